@@ -1,0 +1,162 @@
+"""Shared parsing of the quirks real official files contain.
+
+Byte-order marks, cp1252 text, thousands separators, suppression markers, percentages as text
+and Excel-mangled age ranges. Every reader in ``atlaskit.sources`` uses these instead of its own.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from atlaskit.errors import DataFormatError
+
+#: Markers official statistics use for a value that is missing, suppressed or not applicable.
+#: ``x`` not available, ``c`` confidential (suppressed), ``z`` not applicable, ``SUPP`` suppressed,
+#: ``NA`` not available, ``LOWCOV`` low coverage, ``NOT AVAIL`` not available, ``NE`` no entries,
+#: ``SP`` small percentage, ``..``/``:`` not available. Empty text is missing with no marker.
+MARKERS: frozenset[str] = frozenset(
+    {"x", "c", "z", "SUPP", "NA", "N/A", "LOWCOV", "NOT AVAIL", "NE", "SP", "NP", "..", ":", "-", "NEW", "DNS"}
+)
+
+
+def read_text(path: Path, encodings: tuple[str, ...] = ("utf-8-sig", "cp1252")) -> str:
+    """Return a text file's contents, trying each encoding in turn (BOM stripped).
+
+    Args:
+        path: the file.
+        encodings: encodings to try, first that decodes wins. ``utf-8-sig`` strips a BOM.
+
+    Raises:
+        DataFormatError: naming the file when no encoding decodes it.
+    """
+    raw = Path(path).read_bytes()
+    for encoding in encodings:
+        try:
+            return raw.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise DataFormatError(f"{path}: cannot decode as any of {', '.join(encodings)}")
+
+
+def read_csv(path: Path, encodings: tuple[str, ...] = ("utf-8-sig", "cp1252"), **kwargs) -> pd.DataFrame:
+    """Read a CSV as text columns, handling BOM, CRLF and cp1252; all columns are strings.
+
+    Args:
+        path: the file (``.gz`` is decompressed).
+        encodings: encodings to try in order.
+        **kwargs: passed to :func:`pandas.read_csv` (``usecols``, ``header``...).
+
+    Returns:
+        DataFrame of strings (missing cells are ``<NA>``), column names stripped.
+    """
+    path = Path(path)
+    if path.suffix == ".gz":
+        import gzip
+
+        raw = gzip.decompress(path.read_bytes())
+        text = None
+        for encoding in encodings:
+            try:
+                text = raw.decode(encoding)
+                break
+            except UnicodeDecodeError:
+                continue
+        if text is None:
+            raise DataFormatError(f"{path}: cannot decode as any of {', '.join(encodings)}")
+    else:
+        text = read_text(path, encodings)
+    frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_values=[""], **kwargs)
+    frame.columns = [str(c).strip().lstrip("\ufeff") for c in frame.columns]
+    return frame
+
+
+def require_columns(frame: pd.DataFrame, columns: list[str] | tuple[str, ...], source: str) -> None:
+    """Raise :class:`DataFormatError` naming the file and the absent columns if any are missing."""
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise DataFormatError(
+            f"{source}: expected column(s) {', '.join(missing)} not found; it has {', '.join(map(str, frame.columns[:12]))}"
+            + ("..." if len(frame.columns) > 12 else "")
+        )
+
+
+_NUMBER_JUNK = re.compile(r"[,\s\u00a0£]")
+
+
+def parse_number(values: pd.Series, markers: frozenset[str] = MARKERS) -> tuple[pd.Series, pd.Series]:
+    """Parse text numbers with thousands separators, percentages and suppression markers.
+
+    ``"1,234"`` -> 1234.0; ``"92%"`` -> 92.0 (a percentage stays in percent units);
+    a marker such as ``"x"`` or ``"SUPP"`` -> NaN with the marker in the flag series.
+
+    Args:
+        values: text (or already numeric) values.
+        markers: the strings that mean "missing"; compared after stripping spaces.
+
+    Returns:
+        ``(numbers, marker)``: float64 numbers (NaN where missing) and the marker text
+        (``<NA>`` where the value parsed or the cell was empty).
+
+    Raises:
+        DataFormatError: naming up to five values that are neither numbers nor markers.
+    """
+    if pd.api.types.is_numeric_dtype(values):
+        return values.astype("float64"), pd.Series(pd.NA, index=values.index, dtype="string")
+    text = values.astype("string").str.strip()
+    is_marker = text.isin(markers)
+    cleaned = text.where(~is_marker).str.replace(_NUMBER_JUNK, "", regex=True).str.rstrip("%")
+    numbers = pd.to_numeric(cleaned, errors="coerce")
+    bad = cleaned.notna() & (cleaned != "") & numbers.isna()
+    if bad.any():
+        examples = ", ".join(repr(v) for v in text[bad].unique()[:5])
+        raise DataFormatError(f"column {values.name!r}: {int(bad.sum())} value(s) are neither numbers nor known markers: {examples}")
+    marker = text.where(is_marker).astype("string")
+    return numbers.astype("float64"), marker
+
+
+def to_number(values: pd.Series, markers: frozenset[str] = MARKERS) -> pd.Series:
+    """Return :func:`parse_number`'s numbers only (markers become NaN)."""
+    return parse_number(values, markers)[0]
+
+
+_MONTHS = {m: i for i, m in enumerate(["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"], 1)}
+
+
+def fix_age_range(text: str | float | None) -> str | None:
+    """Undo Excel's conversion of an age range to a date: ``"11-Mar"`` -> ``"3-11"``, ``"Nov-16"`` -> ``"11-16"``.
+
+    Excel reads ``3-11`` as 11 March and writes it back as ``11-Mar`` (day-month) or ``Mar-11``.
+    Ranges that were never mangled (``"11-18"``) pass through; blanks give None.
+    """
+    if text is None or (isinstance(text, float) and np.isnan(text)):
+        return None
+    value = str(text).strip()
+    if not value:
+        return None
+    parts = value.split("-")
+    if len(parts) != 2:
+        return value
+    a, b = parts[0].strip(), parts[1].strip()
+    if a.isdigit() and b[:3].title() in _MONTHS and not b.isdigit():
+        low, high = _MONTHS[b[:3].title()], int(a)
+    elif b.isdigit() and a[:3].title() in _MONTHS and not a.isdigit():
+        low, high = _MONTHS[a[:3].title()], int(b)
+    elif a.isdigit() and b.isdigit():
+        low, high = int(a), int(b)
+    else:
+        return value
+    if low > high:
+        low, high = high, low
+    return f"{low}-{high}"
+
+
+def normalise_postcode(values: pd.Series) -> pd.Series:
+    """Return postcodes upper-cased with one space before the inward code (``"ec3a5de"`` -> ``"EC3A 5DE"``)."""
+    compact = values.astype("string").str.upper().str.replace(r"\s+", "", regex=True)
+    compact = compact.where(compact.str.len().between(5, 7))
+    return (compact.str[:-3] + " " + compact.str[-3:]).astype("string")

@@ -1,0 +1,271 @@
+"""The store: national Parquet / GeoParquet tables built once from the raw files, read per authority.
+
+Layout on disk (``config.store_dir()``, git-ignored)::
+
+    store/
+      CURRENT                 name of the live build folder (replaced atomically)
+      build-<timestamp>/
+        build.json            what was built: tables, rows, seconds, inputs' sha256
+        <table>.parquet       one file per table below
+
+A build writes a new ``build-*`` folder and only then replaces ``CURRENT`` (``os.replace``), so
+a build that fails halfway leaves the previous store usable.
+
+Tables (CRS EPSG:27700, British National Grid metres, unless said):
+
+``authorities`` (GeoParquet)
+    authority_code (E06/E08/E09/E10), authority_name, authority_type (``unitary``,
+    ``metropolitan``, ``london``, ``county``), region_code, region_name, la_number (DfE
+    3-digit, Int), n_lsoas, n_schools (open state-funded), geometry (MultiPolygon, 27700).
+``authorities_display`` (GeoParquet, EPSG:4326, simplified, 5 decimals)
+    authority_code, geometry.
+``authority_codes``
+    code (any ONS E-code or DfE 3-digit number, as text), authority_code (current),
+    kind (``current``, ``retired``, ``la_number``, ``district``), note.
+``districts``
+    district_code, district_name, authority_code.
+``lsoas`` (GeoParquet, sorted by authority_code, 1,000-row groups, covering bbox)
+    lsoa11_code, lsoa11_name, district_code, authority_code, region_code,
+    easting, northing (population-weighted or geometric centroid, metres),
+    age_0_2019 ... age_18_2019, age_0_2020 ... age_18_2020 (children by single year of age),
+    imd_score, imd_rank, imd_decile, idaci_score, idaci_rank, idaci_decile (ranks within England,
+    1 = most deprived), ruc11_code, ruc11_name, geometry (Polygon/MultiPolygon, 27700).
+``lsoas_display`` (GeoParquet, EPSG:4326, coverage-simplified, 5 decimals)
+    lsoa11_code, authority_code, geometry.
+``la_population``
+    authority_code, year (2019, 2020), age (0-90), population.
+``schools`` (GeoParquet, points, sorted by authority_code)
+    urn, school_name, la_number, authority_code, laestab, postcode, phase (``primary``,
+    ``secondary``, ``all-through``, ``16 plus``, ``nursery``, ``special``, ``pru``, ``other``),
+    phase_of_education, establishment_type, is_state_funded, is_open, gender,
+    age_low, age_high, pupils_2019, pupils_2015, capacity_2015, capacity_primary_2015,
+    capacity_secondary_2015, planning_area_code, ofsted_rating, ofsted_date,
+    ks2_pupils, ks2_rwm_expected_pct, ks4_pupils, ks4_attainment8, ks4_progress8,
+    easting, northing, located_by (``codepoint``, ``london_schools_atlas``, <NA>),
+    lsoa11_code, lsoa_authority_code, geometry (Point, 27700; empty when unlocated).
+``school_joins``
+    urn, step, status, reason: one row per school that could not be joined or located.
+``scorecard``
+    authority_code, la_number, academic_year (``2024/25``), plus typed scorecard columns.
+``observed_flows``
+    urn, lsoa11_code, phase, year, pupils (Float; NaN when suppressed), suppressed (bool),
+    school_total_pupils.
+``cross_border``
+    academic_year, authority_code, phase, resident_pupils, school_in_la, school_outside_la,
+    plus destination columns.
+``flows``
+    urn, lsoa11_code, phase, pupils, source (``observed``/``modelled``), distance_km.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from atlaskit import config
+from atlaskit.errors import StoreMissing
+
+BuildStep = Callable[[Path, dict], dict]
+
+#: Build steps in order: (name, "module:function"). Each takes (data_dir, tables built so far)
+#: and returns new tables by name. Imported lazily so a missing step's module names itself.
+BUILD_STEPS: list[tuple[str, str]] = [
+    ("geography", "atlaskit.builders.geography:build"),
+    ("schools", "atlaskit.builders.schools:build"),
+    ("planning", "atlaskit.builders.planning:build"),
+    ("observed flows", "atlaskit.builders.observed_flows:build"),
+    ("modelled flows", "atlaskit.builders.modelled_flows:build"),
+]
+
+GEO_TABLES = {"authorities", "authorities_display", "lsoas", "lsoas_display", "schools"}
+
+
+@dataclass
+class BuildReport:
+    """What a build wrote: rows per table, seconds per step, and notes (e.g. unlocated schools)."""
+
+    folder: Path
+    rows: dict[str, int] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+def _import(target: str) -> BuildStep:
+    module_name, func_name = target.split(":")
+    import importlib
+
+    return getattr(importlib.import_module(module_name), func_name)
+
+
+def write_table(frame: pd.DataFrame, path: Path, row_group_size: int = 1000) -> None:
+    """Write a table as Parquet, or GeoParquet with a covering bbox when it has geometry.
+
+    Args:
+        frame: the table; a GeoDataFrame is written as GeoParquet 1.1 with ``bbox`` covering.
+        path: destination ``.parquet`` file.
+        row_group_size: rows per row group (small groups let one authority be read alone).
+    """
+    import geopandas as gpd
+
+    if isinstance(frame, gpd.GeoDataFrame):
+        frame.to_parquet(path, index=False, write_covering_bbox=True, row_group_size=row_group_size, schema_version="1.1.0")
+    else:
+        frame.to_parquet(path, index=False, row_group_size=row_group_size)
+
+
+def build_store(
+    data_dir: Path | None = None,
+    store_dir: Path | None = None,
+    steps: Iterable[tuple[str, str]] | None = None,
+    on_step: Callable[[str, int, int], None] | None = None,
+) -> BuildReport:
+    """Build every store table from the raw files and make it the live store atomically.
+
+    Args:
+        data_dir: raw data folder (default ``config.data_dir()``).
+        store_dir: store folder (default ``config.store_dir()``).
+        steps: build steps to run (default :data:`BUILD_STEPS`).
+        on_step: called as ``on_step(name, index, total)`` before each step (progress bars).
+
+    Returns:
+        A :class:`BuildReport`.
+
+    Raises:
+        AtlasError: from a step (missing or corrupt file...); the previous store stays live.
+    """
+    data_dir = Path(data_dir) if data_dir else config.data_dir()
+    store_dir = Path(store_dir) if store_dir else config.store_dir()
+    steps = list(steps if steps is not None else BUILD_STEPS)
+    store_dir.mkdir(parents=True, exist_ok=True)
+    folder = store_dir / f"build-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
+    tmp = folder.with_name(folder.name + ".partial")
+    tmp.mkdir()
+    report = BuildReport(folder=folder)
+    tables: dict[str, pd.DataFrame] = {}
+    try:
+        for index, (name, target) in enumerate(steps):
+            if on_step:
+                on_step(name, index, len(steps))
+            start = time.perf_counter()
+            new = _import(target)(data_dir, tables)
+            for table_name, frame in new.items():
+                if table_name.startswith("_"):  # notes passed back by a step
+                    report.notes.extend(frame if isinstance(frame, list) else [str(frame)])
+                    continue
+                write_table(frame, tmp / f"{table_name}.parquet")
+                tables[table_name] = frame
+                report.rows[table_name] = len(frame)
+            report.seconds[name] = time.perf_counter() - start
+        (tmp / "build.json").write_text(
+            json.dumps(
+                {
+                    "built_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
+                    "data_dir": str(data_dir),
+                    "rows": report.rows,
+                    "seconds": report.seconds,
+                    "notes": report.notes,
+                },
+                indent=2,
+            )
+        )
+        tmp.rename(folder)
+        pointer = store_dir / "CURRENT.tmp"
+        pointer.write_text(folder.name)
+        os.replace(pointer, store_dir / "CURRENT")
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    _prune_old_builds(store_dir, keep=folder.name)
+    _cache_clear()
+    return report
+
+
+def _prune_old_builds(store_dir: Path, keep: str) -> None:
+    for old in store_dir.glob("build-*"):
+        if old.name != keep and not old.name.endswith(".partial"):
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def current_folder(store_dir: Path | None = None) -> Path:
+    """Return the live build folder of the store.
+
+    Raises:
+        StoreMissing: when no build has completed; the message says to run ``atlas build``.
+    """
+    store_dir = Path(store_dir) if store_dir else config.store_dir()
+    pointer = store_dir / "CURRENT"
+    if not pointer.is_file():
+        raise StoreMissing(f"no store at {store_dir}: run `atlas build` (reads the raw data in ATLAS_DATA_DIR) first")
+    folder = store_dir / pointer.read_text().strip()
+    if not folder.is_dir():
+        raise StoreMissing(f"store pointer {pointer} names {folder.name}, which is missing: run `atlas build` again")
+    return folder
+
+
+def store_exists(store_dir: Path | None = None) -> bool:
+    """Return True when a completed build is live in the store folder."""
+    try:
+        current_folder(store_dir)
+        return True
+    except StoreMissing:
+        return False
+
+
+def table_path(name: str, store_dir: Path | None = None) -> Path:
+    """Return the path of one store table, raising :class:`StoreMissing` naming it when absent."""
+    path = current_folder(store_dir) / f"{name}.parquet"
+    if not path.is_file():
+        raise StoreMissing(f"store table {name!r} is missing from {path.parent}: run `atlas build` to rebuild the store")
+    return path
+
+
+def read_table(
+    name: str,
+    columns: list[str] | None = None,
+    filters: list | None = None,
+    bbox: tuple[float, float, float, float] | None = None,
+    store_dir: Path | None = None,
+) -> pd.DataFrame:
+    """Read one store table (GeoDataFrame for geometry tables), optionally filtered.
+
+    Args:
+        name: table name (see the module docstring).
+        columns: columns to read (default all).
+        filters: pyarrow filters, e.g. ``[("authority_code", "==", "E10000016")]``.
+        bbox: (minx, miny, maxx, maxy) in the table's CRS, for GeoParquet tables.
+        store_dir: store folder (default ``config.store_dir()``).
+    """
+    path = table_path(name, store_dir)
+    if name in GEO_TABLES:
+        import geopandas as gpd
+
+        return gpd.read_parquet(path, columns=columns, filters=filters, bbox=bbox)
+    return pd.read_parquet(path, columns=columns, filters=filters)
+
+
+def build_info(store_dir: Path | None = None) -> dict:
+    """Return the live build's ``build.json`` (rows, seconds, notes)."""
+    return json.loads((current_folder(store_dir) / "build.json").read_text())
+
+
+_CACHE: dict = {}
+
+
+def _cache_clear() -> None:
+    _CACHE.clear()
+
+
+def cached_table(name: str, columns: list[str] | None = None, store_dir: Path | None = None) -> pd.DataFrame:
+    """Return a whole (small) store table, cached in memory per live build (authorities, codes)."""
+    folder = current_folder(store_dir)
+    key = (str(folder), name, tuple(columns) if columns else None)
+    if key not in _CACHE:
+        _CACHE[key] = read_table(name, columns=columns, store_dir=store_dir)
+    return _CACHE[key]
