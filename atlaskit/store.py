@@ -80,6 +80,7 @@ BUILD_STEPS: list[tuple[str, str]] = [
     ("geography", "atlaskit.builders.geography:build"),
     ("schools", "atlaskit.builders.schools:build"),
     ("planning", "atlaskit.builders.planning:build"),
+    ("summary", "atlaskit.builders.summary:build"),
     ("observed flows", "atlaskit.builders.observed_flows:build"),
     ("modelled flows", "atlaskit.builders.modelled_flows:build"),
 ]

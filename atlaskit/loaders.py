@@ -1,0 +1,238 @@
+"""Load one authority's tables from the store, fast, for notebooks, the app and reports.
+
+    >>> import atlaskit
+    >>> kent = atlaskit.load("E10000016")          # or load("Kent"), load("886")
+    >>> kent.lsoas.shape, kent.schools.shape        # doctest: +SKIP
+
+Reads only the authority's row groups (GeoParquet filtered on ``authority_code``) plus the
+LSOAs just outside its border that lie within ``buffer_km`` of it or send pupils to its schools.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from atlaskit import store
+from atlaskit.errors import StoreMissing, UnknownAuthority
+
+__all__ = ["AuthorityData", "authorities", "resolve_authority", "load", "suggest_authorities"]
+
+AUTHORITY_COLUMNS = [
+    "authority_code",
+    "authority_name",
+    "authority_type",
+    "region_code",
+    "region_name",
+    "la_number",
+    "n_lsoas",
+    "n_schools",
+]
+
+
+def authorities(store_dir: Path | None = None) -> pd.DataFrame:
+    """Return the 153 education authorities (no geometry), sorted by name.
+
+    Returns:
+        DataFrame with authority_code, authority_name, authority_type, region_code, region_name,
+        la_number, n_lsoas, n_schools (open state-funded schools), where built.
+
+    Raises:
+        StoreMissing: the store has not been built (run ``atlas build``).
+    """
+    frame = store.cached_table("authorities", store_dir=store_dir)
+    columns = [c for c in AUTHORITY_COLUMNS if c in frame.columns]
+    return pd.DataFrame(frame[columns]).sort_values("authority_name").reset_index(drop=True)
+
+
+def suggest_authorities(text: str, table: pd.DataFrame, limit: int = 3) -> list[str]:
+    """Return up to ``limit`` "CODE Name" suggestions closest to ``text`` (by code and by name)."""
+    from rapidfuzz import fuzz, process
+
+    labels = (table["authority_code"] + " " + table["authority_name"]).tolist()
+    choices = table["authority_code"].tolist() + table["authority_name"].tolist()
+    found = process.extract(str(text), choices, scorer=fuzz.WRatio, limit=limit * 2)
+    out: list[str] = []
+    for _, _, index in found:
+        label = labels[index % len(labels)]
+        if label not in out:
+            out.append(label)
+    return out[:limit]
+
+
+def resolve_authority(text: str | int, store_dir: Path | None = None) -> str:
+    """Return the current education-authority code for a code, old code, DfE number or name.
+
+    Args:
+        text: an ONS code (``"E10000016"``), a retired code (``"E10000002"`` Buckinghamshire
+            county), a DfE 3-digit LA number (``886`` or ``"886"``) or a name (``"kent"``).
+
+    Returns:
+        The current ONS code of one of the 153 education authorities.
+
+    Raises:
+        UnknownAuthority: no authority matches, or an old code that split (Northamptonshire)
+            matches several; the message lists the closest codes and names.
+    """
+    table = authorities(store_dir)
+    value = str(text).strip()
+    if not value:
+        raise UnknownAuthority("no authority given: pass an ONS code such as E09000007 or a name such as Camden")
+    upper = value.upper()
+    if upper in set(table["authority_code"]):
+        return upper
+    by_name = table[table["authority_name"].str.casefold() == value.casefold()]
+    if len(by_name) == 1:
+        return by_name["authority_code"].iloc[0]
+    try:
+        codes = store.cached_table("authority_codes", store_dir=store_dir)
+    except StoreMissing:
+        codes = None
+    if codes is not None:
+        hits = codes[codes["code"].astype(str).str.upper() == upper]
+        targets = sorted(set(hits["authority_code"]))
+        if len(targets) == 1:
+            return targets[0]
+        if len(targets) > 1:
+            names = table.set_index("authority_code")["authority_name"]
+            listed = ", ".join(f"{t} {names.get(t, '')}".strip() for t in targets)
+            raise UnknownAuthority(f"{value!r} is an old code that now covers several authorities: {listed}. Choose one.")
+    hint = "; ".join(suggest_authorities(value, table))
+    raise UnknownAuthority(
+        f"unknown authority {value!r}: not one of the 153 English education authorities. "
+        f"Closest: {hint}. Run `atlas authorities` for the full list."
+    )
+
+
+@dataclass(frozen=True)
+class AuthorityData:
+    """One authority's tables, as read from the store.
+
+    Attributes:
+        code: current ONS code (E06/E08/E09/E10).
+        name: authority name.
+        region_name: region (London, South East...).
+        info: the authority's row of the ``authorities`` table (dict).
+        boundary: GeoDataFrame, one row, EPSG:27700.
+        lsoas: GeoDataFrame EPSG:27700 of the authority's LSOAs plus neighbours within
+            ``buffer_km`` or sending pupils to its schools; ``in_authority`` marks its own.
+        lsoas_display: the same LSOAs simplified, EPSG:4326, 5 decimals (for maps).
+        schools: GeoDataFrame EPSG:27700 of the schools in the authority (all statuses and types).
+        flows: flows (observed and modelled) into its schools or out of its LSOAs:
+            urn, lsoa11_code, phase, pupils, source, distance_km (empty when not built).
+        buffer_km: the buffer used, km.
+    """
+
+    code: str
+    name: str
+    region_name: str
+    info: dict
+    boundary: pd.DataFrame
+    lsoas: pd.DataFrame
+    lsoas_display: pd.DataFrame
+    schools: pd.DataFrame
+    flows: pd.DataFrame
+    buffer_km: float = 2.0
+    extras: dict = field(default_factory=dict, repr=False)
+
+    def __repr__(self) -> str:
+        own = int(self.lsoas["in_authority"].sum()) if "in_authority" in self.lsoas else len(self.lsoas)
+        return (
+            f"AuthorityData({self.code} {self.name}: {own} LSOAs (+{len(self.lsoas) - own} within {self.buffer_km} km "
+            f"or sending pupils), {len(self.schools)} schools, {len(self.flows)} flows)"
+        )
+
+
+def _has_table(name: str, store_dir: Path | None) -> bool:
+    try:
+        store.table_path(name, store_dir)
+        return True
+    except StoreMissing:
+        return False
+
+
+def load(code: str | int, buffer_km: float = 2.0, store_dir: Path | None = None) -> AuthorityData:
+    """Return one authority's LSOAs, schools and flows from the store, in well under a second.
+
+    Args:
+        code: the authority (code, old code, DfE number or name; see :func:`resolve_authority`).
+        buffer_km: also return LSOAs whose centroid lies within this distance (km) of the
+            authority's boundary; LSOAs that send pupils to its schools are always included.
+        store_dir: store folder (default ``config.store_dir()``).
+
+    Returns:
+        An :class:`AuthorityData`.
+
+    Raises:
+        UnknownAuthority: the code matches no authority (with suggestions).
+        StoreMissing: the store has not been built.
+        ValueError: a negative buffer.
+    """
+    if buffer_km < 0:
+        raise ValueError(f"buffer_km must be >= 0 km, got {buffer_km}")
+    authority_code = resolve_authority(code, store_dir)
+    by_code = [("authority_code", "==", authority_code)]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        f_boundary = pool.submit(store.read_table, "authorities", None, by_code, None, store_dir)
+        f_lsoas = pool.submit(store.read_table, "lsoas", None, by_code, None, store_dir)
+        f_schools = pool.submit(store.read_table, "schools", None, by_code, None, store_dir)
+        boundary = f_boundary.result()
+        lsoas = f_lsoas.result()
+        schools = f_schools.result()
+        urns = schools["urn"].tolist()
+        own_codes = lsoas["lsoa11_code"].tolist()
+        if _has_table("flows", store_dir):
+            f_in = pool.submit(store.read_table, "flows", None, [("urn", "in", urns)], None, store_dir) if urns else None
+            f_out = pool.submit(store.read_table, "flows", None, [("lsoa11_code", "in", own_codes)], None, store_dir)
+            parts = [f.result() for f in (f_in, f_out) if f is not None]
+            flows = pd.concat(parts, ignore_index=True).drop_duplicates(subset=["urn", "lsoa11_code", "phase", "source"])
+        else:
+            flows = pd.DataFrame(
+                {
+                    "urn": pd.Series(dtype="int64"),
+                    "lsoa11_code": pd.Series(dtype="string"),
+                    "phase": pd.Series(dtype="string"),
+                    "pupils": pd.Series(dtype="float64"),
+                    "source": pd.Series(dtype="string"),
+                    "distance_km": pd.Series(dtype="float64"),
+                }
+            )
+        # neighbours: LSOAs within buffer_km of the boundary, or sending pupils to its schools
+        import shapely
+
+        outline = boundary.geometry.iloc[0]
+        minx, miny, maxx, maxy = outline.bounds
+        pad = buffer_km * 1000.0
+        near = store.read_table("lsoas", None, [("authority_code", "!=", authority_code)], (minx - pad, miny - pad, maxx + pad, maxy + pad), store_dir)
+        keep = np.zeros(len(near), dtype=bool)
+        if len(near) and pad > 0:
+            points = shapely.points(near["easting"].to_numpy(), near["northing"].to_numpy())
+            shapely.prepare(outline)
+            keep |= shapely.dwithin(outline, points, pad)
+        feeding = set(flows.loc[flows["urn"].isin(urns), "lsoa11_code"]) - set(own_codes)
+        keep |= near["lsoa11_code"].isin(feeding).to_numpy()
+        near = near[keep]
+        missing_feeders = feeding - set(near["lsoa11_code"])
+        if missing_feeders:
+            far = store.read_table("lsoas", None, [("lsoa11_code", "in", sorted(missing_feeders))], None, store_dir)
+            near = pd.concat([near, far])
+        lsoas = pd.concat([lsoas.assign(in_authority=True), near.assign(in_authority=False)], ignore_index=True)
+        display = store.read_table("lsoas_display", None, [("lsoa11_code", "in", lsoas["lsoa11_code"].tolist())], None, store_dir)
+    display = display.merge(lsoas[["lsoa11_code", "in_authority"]], on="lsoa11_code", how="left")
+    info = {k: v for k, v in boundary.drop(columns=boundary.geometry.name).iloc[0].items()}
+    return AuthorityData(
+        code=authority_code,
+        name=str(info.get("authority_name", authority_code)),
+        region_name=str(info.get("region_name", "")),
+        info=info,
+        boundary=boundary,
+        lsoas=lsoas,
+        lsoas_display=display,
+        schools=schools.reset_index(drop=True),
+        flows=flows.reset_index(drop=True),
+        buffer_km=buffer_km,
+    )
