@@ -47,6 +47,16 @@ Tables (CRS EPSG:27700, British National Grid metres, unless said):
     urn, step, status, reason: one row per school that could not be joined or located.
 ``scorecard``
     authority_code, la_number, academic_year (``2024/25``), plus typed scorecard columns.
+    ons_code (as published; Barnsley/Sheffield retired codes), authority_name, region_code;
+    primary_pupils / secondary_pupils (PriNOR/SecNOR: pupils on roll R-Y6 / Y7-11),
+    primary_capacity / secondary_capacity (PriCap/SecCap, places; NaN in 2022/23),
+    primary_pupils_2019 / secondary_pupils_2019 (PRI_NoR19/SEC_NoR19, rolls in 2018/19),
+    primary_pupils_2015 / secondary_pupils_2015 (PRI_NoR15/SEC_NoR15, rolls in 2014/15),
+    primary_forecast_error_1y / _3y, secondary_forecast_error_1y / _3y (For_1_P, For_3_P,
+    For_1_S, For_3_S: (forecast - actual) / actual, fraction), primary_unfilled_pct /
+    secondary_unfilled_pct (Quan_P_UP/Quan_S_UP, percent), primary_spare_3y, secondary_spare_3y,
+    primary_growth_3y, secondary_growth_3y; ``<name>_marker`` (``z``, ``na``, ``low``...) per
+    key column; every other published numeric column under its published name (Float).
 ``observed_flows``
     urn, lsoa11_code, phase, year, pupils (Float; NaN when suppressed), suppressed (bool),
     school_total_pupils.
