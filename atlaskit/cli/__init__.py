@@ -24,7 +24,7 @@ app.add_typer(validate_app, name="validate")
 # Subcommand modules register themselves on import.
 from atlaskit.cli import data as _data  # noqa: E402,F401
 
-for _optional in ("flows", "demand", "serve", "report"):
+for _optional in ("flows", "demand", "serve", "report", "fetch", "parameters"):
     try:
         __import__(f"atlaskit.cli.{_optional}")
     except ModuleNotFoundError as _exc:  # a subcommand module not written yet
@@ -37,7 +37,9 @@ def main(argv: list[str] | None = None) -> int:
     from atlaskit.errors import AtlasError
 
     try:
-        app(args=argv, standalone_mode=False)
+        result = app(args=argv, standalone_mode=False)
+        if isinstance(result, int) and not isinstance(result, bool):  # click returns typer.Exit's code here
+            return result
     except AtlasError as exc:
         typer.secho(f"error: {exc}", err=True, fg=typer.colors.RED)
         return 2
