@@ -3,7 +3,8 @@
 Each file listed in the packaged manifest (:func:`atlaskit.sources.manifest`) is fetched from
 
 * ``<mirror>/<relative path>`` when a mirror is given (``--mirror URL`` or ``$ATLAS_DATA_MIRROR``):
-  for example an institution's copy of ``atlas-data`` or a local HTTP server; otherwise
+  for example an institution's copy of ``atlas-data``, a local HTTP server, or a local folder
+  (a path or ``file://`` URL); otherwise
 * the official origin recorded in the manifest (:attr:`ManifestEntry.origin_url`) for files copied
   byte for byte from a published repository.
 
@@ -25,7 +26,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, urlparse
 
 from atlaskit import config
 from atlaskit.errors import AtlasError, ChecksumMismatch
@@ -156,13 +157,16 @@ def file_url(entry: ManifestEntry, mirror: str | None = None) -> str | None:
 
     Args:
         entry: the file's manifest entry.
-        mirror: base URL of a copy of ``atlas-data`` (the file's relative path is appended).
+        mirror: base URL of a copy of ``atlas-data`` (the file's relative path is appended), or a
+            local folder holding one (turned into a ``file://`` URL).
 
     Returns:
         ``mirror/relative/path`` with a mirror; else the official origin when the file was copied
         byte for byte from a published repository; else None (derived or transcribed files).
     """
     if mirror:
+        if "://" not in mirror:  # a local folder (e.g. a network share holding atlas-data)
+            mirror = Path(mirror).expanduser().resolve().as_uri()
         return mirror.rstrip("/") + "/" + quote(entry.file)
     if entry.kind.strip() == "copied":
         return entry.origin_url
@@ -264,6 +268,27 @@ def _transfer(
     )
 
 
+def _copy_local(url: str, part: Path, on_bytes: Callable[[int], None]) -> str:
+    """Copy a ``file://`` URL into ``part``.
+
+    Returns:
+        An empty note.
+
+    Raises:
+        FetchError: the source file does not exist.
+    """
+    from urllib.request import url2pathname
+
+    source = Path(url2pathname(urlparse(url).path))
+    if not source.is_file():
+        raise FetchError(f"{source} not found in the mirror folder")
+    with source.open("rb") as src, part.open("wb") as dst:
+        while block := src.read(1 << 20):
+            dst.write(block)
+            on_bytes(len(block))
+    return ""
+
+
 def download_file(
     url: str,
     dest: Path,
@@ -281,7 +306,7 @@ def download_file(
     """Download one file to ``dest`` through ``dest.part``, verify its sha256 and rename it into place.
 
     Args:
-        url: the address (http or https).
+        url: the address (http, https, or file:// for a local mirror folder).
         dest: the final path; its folder is created.
         expected_sha256: hex sha256 from the manifest.
         expected_bytes: size in bytes from the manifest.
@@ -312,7 +337,10 @@ def download_file(
     notes: list[str] = []
     try:
         for check in range(checksum_retries + 1):
-            note = _transfer(session, url, part, expected_bytes, on_bytes, timeout, attempts, backoff_s)
+            if url.startswith("file://"):
+                note = _copy_local(url, part, on_bytes)
+            else:
+                note = _transfer(session, url, part, expected_bytes, on_bytes, timeout, attempts, backoff_s)
             if note:
                 notes.append(note)
             size = part.stat().st_size

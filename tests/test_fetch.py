@@ -226,6 +226,15 @@ def test_mirror_from_environment(tmp_path, server, monkeypatch):
     assert summary.ok and [r.url for r in summary.fetched] == [f"{server.url}/geography/authority_changes.csv"]
 
 
+def test_local_folder_mirror(tmp_path, data_dir):
+    summary = fetch(tmp_path / "out", mirror=str(data_dir), datasets=["scorecard", "cross_border"], progress=False)
+    assert summary.ok and len(summary.fetched) == 3
+    assert all(r.url.startswith("file://") for r in summary.fetched)
+    assert sources.sha256_of(tmp_path / "out" / SCORECARD) == sources.manifest()[SCORECARD].sha256
+    empty = fetch(tmp_path / "out2", mirror=str(tmp_path / "nothing"), datasets=["authority_changes"], progress=False)
+    assert "not found in the mirror folder" in empty.failed[0].reason
+
+
 def test_unknown_data_set_suggests_the_closest():
     with pytest.raises(FetchError, match="did you mean scorecard"):
         select_entries(["scorecrd"])

@@ -16,7 +16,7 @@ def fetch(
         None,
         "--mirror",
         envvar="ATLAS_DATA_MIRROR",
-        help="Base URL of a copy of atlas-data (file path appended); default: each file's official origin.",
+        help="Base URL (or local folder) of a copy of atlas-data, file path appended; default: each file's official origin.",
     ),
     dataset: list[str] = typer.Option(None, "--dataset", "-d", help="Fetch only this data set (repeatable); see `atlaskit.sources.DATASETS`."),
     verify_only: bool = typer.Option(False, "--verify-only", help="Only check the files present against the manifest; download nothing."),
