@@ -238,21 +238,29 @@ def current_authority_codes(code: str, authority_codes: pd.DataFrame, authoritie
     raise UnknownAuthority(f"unknown authority code {code!r}. {_suggest(str(code), authority_codes, authorities)}")
 
 
-def _suggest(text: str, authority_codes: pd.DataFrame, authorities: pd.DataFrame | None) -> str:
-    from rapidfuzz import process
+def _suggest(text: str, authority_codes: pd.DataFrame, authorities: pd.DataFrame | None, limit: int = 3) -> str:
+    """Return 'Closest: ...' naming the authorities whose code or name best matches ``text``."""
+    from rapidfuzz import fuzz, process
 
-    choices: dict[str, str] = {}
     names: dict[str, str] = {}
     if authorities is not None:
-        names = dict(zip(authorities["authority_code"], authorities["authority_name"]))
-        for code, name in names.items():
-            choices[f"{code} {name}"] = code
-    for code in authority_codes.loc[authority_codes["kind"] == "current", "code"]:
-        choices.setdefault(f"{code} {names.get(code, '')}".strip(), code)
-    matches = process.extract(text.strip(), list(choices), limit=3)
-    if not matches:
+        names = dict(zip(authorities["authority_code"].astype(str), authorities["authority_name"].astype(str)))
+    known = authority_codes[["code", "authority_code"]].astype(str)
+    query = text.strip()
+    best: dict[str, float] = {}
+    # codes of every kind (current, retired, DfE numbers) compared character by character
+    for _, score, index in process.extract(query.upper(), known["code"].tolist(), scorer=fuzz.ratio, limit=10):
+        target = known["authority_code"].iloc[index]
+        best[target] = max(best.get(target, 0.0), score)
+    # names compared as words
+    if names:
+        codes = list(names)
+        for _, score, index in process.extract(query, [names[c] for c in codes], scorer=fuzz.WRatio, limit=10, processor=str.lower):
+            best[codes[index]] = max(best.get(codes[index], 0.0), score)
+    if not best:
         return "Run `atlas authorities` to list the 153 authorities."
-    return "Closest: " + "; ".join(m[0] for m in matches) + ". Run `atlas authorities` to list all 153."
+    top = sorted(best, key=lambda c: (-best[c], c))[:limit]
+    return "Closest: " + "; ".join(f"{c} {names.get(c, '')}".strip() for c in top) + ". Run `atlas authorities` to list all 153."
 
 
 def clean_coverage(geometries: np.ndarray) -> np.ndarray:

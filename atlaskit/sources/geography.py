@@ -113,7 +113,8 @@ def read_lsoa_boundary_file(path: Path):
         if values.isna().any():
             raise DataFormatError(f"{path}: {column} ({'BNG_E' if column == 'easting' else 'BNG_N'}) missing for {int(values.isna().sum())} LSOA(s)")
         frame[column] = values.round().astype("int64")
-    return frame.to_crs(BNG)
+    columns = ["lsoa11_code", "lsoa11_name", "district_code", "authority_code", "region_code", "easting", "northing", "geometry"]
+    return frame[columns].to_crs(BNG)
 
 
 def read_lsoa_boundaries(data_dir: Path | None = None, max_workers: int = 4):
