@@ -66,10 +66,13 @@ def build(
     if if_missing and store_exists(store_dir):
         typer.echo(f"store already built at {store_dir or config.store_dir()} (use `atlas build` to rebuild)")
         return
-    missing = sources.check_data_dir(data_dir)
+    missing = sources.missing_by_dataset(data_dir)
     if missing:
-        lines = "\n  ".join(missing[:20]) + (f"\n  ... and {len(missing) - 20} more" if len(missing) > 20 else "")
-        raise DataFileMissing(f"{len(missing)} data file(s) missing from {data_dir}:\n  {lines}\nRun `atlas fetch` or set ATLAS_DATA_DIR.")
+        lines = "\n  ".join(missing)
+        raise DataFileMissing(
+            f"data file(s) missing from {data_dir} (ATLAS_DATA_DIR):\n  {lines}\n"
+            "Run `atlas fetch` to download them, or set ATLAS_DATA_DIR to the folder holding them."
+        )
     start = time.perf_counter()
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total} steps"), TimeElapsedColumn(), transient=False) as progress:
         task = progress.add_task("building store", total=len(BUILD_STEPS))

@@ -35,6 +35,7 @@ __all__ = [
     "resolve",
     "sha256_of",
     "check_data_dir",
+    "missing_by_dataset",
 ]
 
 
@@ -402,3 +403,23 @@ def check_data_dir(data_dir: Path | None = None, verify: bool = False) -> list[s
         except (DataFileMissing, ChecksumMismatch) as exc:
             problems.append(str(exc))
     return problems
+
+
+def missing_by_dataset(data_dir: Path | None = None) -> list[str]:
+    """Return one line per data set with files missing from the data folder, naming them and the download page.
+
+    Args:
+        data_dir: the data folder; defaults to :func:`atlaskit.config.data_dir`.
+
+    Returns:
+        Lines such as ``"LSOA boundaries (lsoa_boundaries): 296 files missing, e.g. geography/lsoa11/E06000001.geojson;
+        download from https://..."``; empty when nothing is missing.
+    """
+    base = Path(data_dir) if data_dir is not None else config.data_dir()
+    lines: list[str] = []
+    for ds in DATASETS.values():
+        absent = [e.file for e in ds.entries() if not (base / e.file).is_file()]
+        if absent:
+            shown = ", ".join(absent[:3]) + (f" and {len(absent) - 3} more" if len(absent) > 3 else "")
+            lines.append(f"{ds.title} [{ds.key}]: {len(absent)} file(s) missing: {shown}; download from {ds.page}")
+    return lines
