@@ -1,0 +1,934 @@
+"""What one authority's report shows: headline figures, static maps, projections, demand, sources.
+
+The report notebook (``notebooks/report.ipynb``) is a literal-only ``parameters`` cell and thin
+cells, each calling one ``*_section`` function here with a :class:`ReportContext`. Two layers:
+
+* **Pure builders** take tables (GeoDataFrames in EPSG:27700) and return a ``pandas.DataFrame``
+  or a ``matplotlib.figure.Figure`` (made without pyplot, so nothing is displayed twice and no
+  figure leaks): :func:`headline_figures`, :func:`children_map`, :func:`deprivation_map`,
+  :func:`catchment_map`, :func:`projection_chart`, :func:`sources_table`, :func:`vintage_table`.
+* **Sections** (``*_section(ctx)``) compose builders into a :class:`Block`: static HTML with
+  figures embedded as base64 PNG (the report opens offline; nothing is loaded from a CDN). A
+  section whose input is missing (a store table not built, an analysis module not installed,
+  a phase with no schools) returns a visible "not available" note instead of failing, so the
+  rest of the report still renders.
+
+Pupil counts derived from observed (published) flows follow disclosure control: counts of 1 or 2
+are never shown (:func:`disclose`).
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as _dt
+import html as _html
+import io
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "Block",
+    "ReportContext",
+    "prepare",
+    "phase_schools",
+    "children_of_phase",
+    "headline_figures",
+    "children_map",
+    "deprivation_map",
+    "catchment_map",
+    "projection_chart",
+    "sources_table",
+    "vintage_table",
+    "disclose",
+    "figure_block",
+    "table_block",
+    "note_block",
+    "title_section",
+    "headline_section",
+    "maps_section",
+    "catchments_section",
+    "projection_section",
+    "demand_section",
+    "validation_section",
+    "sources_section",
+]
+
+#: Smallest observed count that may be shown (published flows suppress 1 and 2).
+DISCLOSURE_MIN = 3
+#: Ages (at the mid-year estimate) of each phase's children (same convention as atlaskit.demand).
+_FALLBACK_PHASE_AGES = {"primary": (5, 11), "secondary": (12, 16)}
+#: School phases counted in each report phase (all-through schools count in both).
+PHASE_SCHOOL_TYPES = {"primary": ("primary", "all-through"), "secondary": ("secondary", "all-through")}
+#: What each part of the report rests on: (input shown, DATASETS key).
+REPORT_INPUTS: tuple[tuple[str, str], ...] = (
+    ("Authority and small-area boundaries", "lsoa_boundaries"),
+    ("Small areas to authorities", "lsoa_lookup"),
+    ("Children per small area", "lsoa_population"),
+    ("Deprivation (IMD, IDACI)", "deprivation"),
+    ("Pupils on roll per school", "school_census"),
+    ("School capacity", "school_capacity_2015"),
+    ("School locations", "postcodes"),
+    ("Ofsted ratings", "ofsted"),
+    ("Observed home-to-school flows (London)", "lsa_flows"),
+    ("Cross-border pupils (published)", "cross_border"),
+    ("Projection: children by age", "la_population"),
+    ("Projection and places: rolls and capacity", "scorecard"),
+)
+
+_DPI = 96
+
+
+def _phase_ages(phase: str) -> tuple[int, int]:
+    try:
+        from atlaskit.demand import PHASE_AGES
+    except ImportError:
+        PHASE_AGES = _FALLBACK_PHASE_AGES
+    if phase not in PHASE_AGES:
+        raise ValueError(f"phase must be one of {', '.join(PHASE_AGES)}, not {phase!r}")
+    return PHASE_AGES[phase]
+
+
+# --------------------------------------------------------------------------------------------
+# Display blocks
+
+
+@dataclass(frozen=True)
+class Block:
+    """One piece of the report as static HTML (shown by Jupyter through ``_repr_html_``).
+
+    Attributes:
+        html: the HTML fragment (images embedded as ``data:`` URIs).
+        text: a plain-text summary (what ``repr`` shows in a console).
+        available: False for a "not available" note.
+    """
+
+    html: str
+    text: str = ""
+    available: bool = True
+
+    def _repr_html_(self) -> str:
+        return self.html
+
+    def __repr__(self) -> str:
+        return self.text or f"Block({len(self.html)} characters of HTML)"
+
+    def __add__(self, other: Block) -> Block:
+        return Block(self.html + other.html, "\n".join(t for t in (self.text, other.text) if t), self.available and other.available)
+
+
+def _esc(value: Any) -> str:
+    return _html.escape(str(value))
+
+
+def note_block(message: str, title: str | None = None) -> Block:
+    """Return a visible note (used when a section's input is missing)."""
+    head = f"<h2>{_esc(title)}</h2>" if title else ""
+    return Block(f'{head}<p class="atlas-note">{_esc(message)}</p>', f"{title + ': ' if title else ''}{message}", available=False)
+
+
+def figure_block(fig, caption: str = "", alt: str = "") -> Block:
+    """Render a matplotlib Figure as an embedded PNG ``<figure>`` and close it.
+
+    Args:
+        fig: a ``matplotlib.figure.Figure``.
+        caption: the caption shown under the image.
+        alt: alternative text (defaults to the caption).
+
+    Returns:
+        A :class:`Block` holding ``<img src="data:image/png;base64,...">``.
+    """
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=_DPI)
+    encoded = base64.b64encode(buffer.getvalue()).decode("ascii")
+    fig.clf()
+    html = (
+        f'<figure class="atlas-figure"><img alt="{_esc(alt or caption)}" src="data:image/png;base64,{encoded}"/>'
+        f"<figcaption>{_esc(caption)}</figcaption></figure>"
+    )
+    return Block(html, f"[figure] {caption}")
+
+
+def _format_cell(value: Any) -> tuple[str, bool]:
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
+        return "", False
+    if isinstance(value, (bool, np.bool_)):
+        return ("yes" if value else "no"), False
+    if isinstance(value, (int, np.integer)):
+        return f"{int(value):,}", True
+    if isinstance(value, (float, np.floating)):
+        return (f"{value:,.0f}" if abs(value) >= 100 else f"{value:,.1f}"), True
+    return str(value), False
+
+
+def table_block(frame: pd.DataFrame, caption: str = "", title: str | None = None) -> Block:
+    """Render a DataFrame as a plain HTML table (numbers right-aligned, thousands separated).
+
+    Args:
+        frame: the table (its index is not shown).
+        caption: caption above the table.
+        title: an optional ``<h2>`` heading.
+    """
+    head = f"<h2>{_esc(title)}</h2>" if title else ""
+    cap = f"<caption>{_esc(caption)}</caption>" if caption else ""
+    columns = "".join(f"<th>{_esc(c)}</th>" for c in frame.columns)
+    rows = []
+    for record in frame.itertuples(index=False):
+        cells = []
+        for value in record:
+            text, numeric = _format_cell(value)
+            cells.append(f'<td class="num">{_esc(text)}</td>' if numeric else f"<td>{_esc(text)}</td>")
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    html = f'{head}<table class="atlas-table">{cap}<thead><tr>{columns}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
+    return Block(html, f"{title or caption}\n{frame.to_string(index=False)}")
+
+
+def _heading(title: str, intro: str = "") -> Block:
+    return Block(f"<h2>{_esc(title)}</h2>" + (f"<p>{_esc(intro)}</p>" if intro else ""), title)
+
+
+# --------------------------------------------------------------------------------------------
+# Disclosure control
+
+
+def disclose(values: pd.Series | Sequence[float], observed: bool = True) -> pd.Series:
+    """Return counts as display strings, with observed counts of 1 or 2 shown as ``"<3"``.
+
+    Uses :func:`atlaskit.disclosure.suppress` when that module is installed.
+
+    Args:
+        values: pupil counts.
+        observed: True when the counts come from published (observed) data; modelled counts are
+            estimates and are shown rounded.
+
+    Returns:
+        A Series of strings (``"1,234"``, ``"<3"``, ``""`` for missing).
+    """
+    series = pd.Series(values, dtype="float64")
+    try:  # the project's disclosure module, when present, is the single rule
+        from atlaskit import disclosure as _disclosure
+
+        if observed and hasattr(_disclosure, "suppress"):
+            series = pd.Series(_disclosure.suppress(series), dtype="float64")
+    except ImportError:
+        pass
+
+    def fmt(v: float) -> str:
+        if v is None or not np.isfinite(v):
+            return ""
+        if observed and 0 < v < DISCLOSURE_MIN:
+            return f"<{DISCLOSURE_MIN}"
+        return f"{v:,.0f}"
+
+    return series.map(fmt)
+
+
+# --------------------------------------------------------------------------------------------
+# Context: the authority's data and the parameters, loaded once
+
+
+@dataclass
+class ReportContext:
+    """Everything the sections of one report read.
+
+    Attributes:
+        authority: ONS code.
+        authority_name: name shown.
+        phase: ``"primary"`` or ``"secondary"``.
+        title: the report title.
+        buffer_km, projection_years, top_schools, include_flows, include_demand: parameters.
+        data: the :class:`atlaskit.loaders.AuthorityData`, or None when it could not be loaded.
+        tables: extra store tables read for this authority (``cross_border``, ``scorecard``,
+            ``la_population``) by name; absent when not built.
+        build: the store's ``build.json`` (``built_at``...), or {}.
+        problems: what could not be loaded, one line each (shown in the report).
+    """
+
+    authority: str
+    authority_name: str
+    phase: str
+    title: str
+    buffer_km: float = 2.0
+    projection_years: int = 10
+    top_schools: int = 6
+    include_flows: bool = True
+    include_demand: bool = True
+    data: Any = None
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    build: dict = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+    cache: dict = field(default_factory=dict, repr=False)
+
+
+def prepare(
+    authority: str,
+    authority_name: str = "",
+    phase: str = "secondary",
+    buffer_km: float = 2.0,
+    projection_years: int = 10,
+    top_schools: int = 6,
+    include_flows: bool = True,
+    include_demand: bool = True,
+    report_title: str | None = None,
+    store_dir=None,
+) -> ReportContext:
+    """Load one authority from the store for its report.
+
+    Args:
+        authority: ONS code (or anything :func:`atlaskit.resolve_authority` accepts).
+        authority_name: name shown (default: the store's name).
+        phase: ``"primary"`` or ``"secondary"``.
+        buffer_km: neighbouring LSOAs within this distance (km) are loaded for context.
+        projection_years: years the projection runs after its jump-off.
+        top_schools: number of schools whose catchments are drawn.
+        include_flows: include the flows sections.
+        include_demand: include the projection and demand sections.
+        report_title: title (default ``"Schools Atlas: <name>"``).
+        store_dir: store folder (default ``config.store_dir()``).
+
+    Returns:
+        A :class:`ReportContext`.
+
+    Raises:
+        UnknownAuthority: the code matches no authority.
+        StoreMissing: the store has not been built.
+    """
+    from atlaskit import loaders, store
+
+    _phase_ages(phase)  # validates the phase
+    data = loaders.load(authority, buffer_km=buffer_km, store_dir=store_dir)
+    name = authority_name or data.name
+    ctx = ReportContext(
+        authority=data.code,
+        authority_name=name,
+        phase=phase,
+        title=report_title or f"Schools Atlas: {name}",
+        buffer_km=buffer_km,
+        projection_years=projection_years,
+        top_schools=top_schools,
+        include_flows=include_flows,
+        include_demand=include_demand,
+        data=data,
+    )
+    try:
+        ctx.build = store.build_info(store_dir)
+    except Exception as exc:  # noqa: BLE001 - shown in the report
+        ctx.problems.append(f"store build information unavailable: {exc}")
+    by_code = [("authority_code", "==", data.code)]
+    for name_ in ("cross_border", "scorecard", "la_population"):
+        try:
+            ctx.tables[name_] = store.read_table(name_, filters=by_code, store_dir=store_dir)
+        except Exception as exc:  # noqa: BLE001 - a table not built yet: its section says so
+            ctx.problems.append(f"store table {name_!r} unavailable: {exc}")
+    return ctx
+
+
+# --------------------------------------------------------------------------------------------
+# Pure builders
+
+
+def phase_schools(schools: pd.DataFrame, phase: str, open_state_funded: bool = True) -> pd.DataFrame:
+    """Return the schools teaching a phase (all-through schools count in both), optionally open state-funded only.
+
+    Args:
+        schools: the store's schools (``phase``, ``is_open``, ``is_state_funded``...).
+        phase: ``"primary"`` or ``"secondary"``.
+        open_state_funded: keep only open, state-funded schools.
+    """
+    _phase_ages(phase)
+    keep = schools["phase"].isin(PHASE_SCHOOL_TYPES[phase])
+    if open_state_funded:
+        for column in ("is_open", "is_state_funded"):
+            if column in schools:
+                keep &= schools[column].fillna(False).astype(bool)
+    return schools[keep.fillna(False).astype(bool)]
+
+
+def children_of_phase(lsoas: pd.DataFrame, phase: str, year: int = 2019) -> pd.Series:
+    """Return the children of a phase's ages per LSOA (sum of ``age_<a>_<year>`` columns).
+
+    Raises:
+        KeyError: naming the missing age columns.
+    """
+    low, high = _phase_ages(phase)
+    columns = [f"age_{a}_{year}" for a in range(low, high + 1)]
+    missing = [c for c in columns if c not in lsoas]
+    if missing:
+        raise KeyError(f"LSOA table lacks {', '.join(missing)}")
+    return lsoas[columns].sum(axis=1, min_count=1)
+
+
+def _capacity_column(schools: pd.DataFrame, phase: str) -> pd.Series:
+    """Capacity of each school for the phase: the phase's capacity for all-through schools, else the total."""
+    total = pd.to_numeric(schools.get("capacity_2015", pd.Series(np.nan, index=schools.index)), errors="coerce")
+    own = f"capacity_{phase}_2015"
+    if own in schools:
+        by_phase = pd.to_numeric(schools[own], errors="coerce")
+        through = schools["phase"].eq("all-through").fillna(False).astype(bool)
+        total = total.where(~through | by_phase.isna(), by_phase)
+    return total.astype("float64")
+
+
+def headline_figures(
+    schools: pd.DataFrame,
+    phase: str,
+    cross_border: pd.DataFrame | None = None,
+    modelled_cross_border: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Return the report's headline figures for one authority and phase.
+
+    Args:
+        schools: the authority's schools (``phase``, ``is_open``, ``is_state_funded``,
+            ``pupils_2019``, ``capacity_2015``, optionally ``capacity_<phase>_2015``).
+        phase: ``"primary"`` or ``"secondary"``.
+        cross_border: published DfE cross-border counts for the authority (``academic_year``,
+            ``phase``, ``resident_pupils``, ``school_outside_la``), or None.
+        modelled_cross_border: :func:`atlaskit.flows.cross_border_summary` output, used when no
+            published count exists.
+
+    Returns:
+        DataFrame ``measure, value, detail`` with rows: schools, pupils, capacity, spare places,
+        cross-border pupils (value NaN when unknown; ``detail`` says what and when).
+    """
+    own = phase_schools(schools, phase)
+    pupils = pd.to_numeric(own.get("pupils_2019", pd.Series(dtype=float)), errors="coerce")
+    capacity = _capacity_column(own, phase) if len(own) else pd.Series(dtype=float)
+    both = pupils.notna() & capacity.notna()
+    spare = float((capacity[both] - pupils[both]).sum()) if both.any() else np.nan
+    spare_pct = 100.0 * spare / float(capacity[both].sum()) if both.any() and capacity[both].sum() > 0 else np.nan
+    rows = [
+        ("Schools", float(len(own)), f"open state-funded {phase} and all-through schools"),
+        ("Pupils", float(pupils.sum()) if pupils.notna().any() else np.nan, f"on roll, January 2019 census ({int(pupils.notna().sum())} schools)"),
+        ("Capacity (places)", float(capacity.sum()) if capacity.notna().any() else np.nan, f"May 2015 school capacity ({int(capacity.notna().sum())} schools)"),
+        (
+            "Spare places",
+            spare,
+            (f"capacity minus pupils over {int(both.sum())} schools with both ({spare_pct:.1f}% of their places)" if both.any() else "no school has both pupils and capacity"),
+        ),
+    ]
+    value, detail = np.nan, "no published or modelled cross-border figure for this authority"
+    if cross_border is not None and len(cross_border) and "school_outside_la" in cross_border:
+        rows_phase = cross_border[cross_border["phase"] == phase].sort_values("academic_year")
+        if len(rows_phase):
+            last = rows_phase.iloc[-1]
+            value = float(last["school_outside_la"])
+            resident = float(last.get("resident_pupils", np.nan))
+            share = f" ({100 * value / resident:.1f}% of {resident:,.0f} resident pupils)" if resident and np.isfinite(resident) else ""
+            detail = f"resident {phase} pupils taught in another authority, {last['academic_year']} (DfE published){share}"
+    if not np.isfinite(value) and modelled_cross_border is not None and len(modelled_cross_border):
+        rows_phase = modelled_cross_border[modelled_cross_border["phase"] == phase]
+        if len(rows_phase):
+            r = rows_phase.iloc[0]
+            value = float(r["resident_taught_outside"])
+            detail = (
+                f"resident {phase} children taught in another authority (modelled flows; "
+                f"{100 * float(r['share_resident_taught_outside']):.1f}% of residents)"
+            )
+    rows.append(("Cross-border pupils", value, detail))
+    return pd.DataFrame(rows, columns=["measure", "value", "detail"])
+
+
+def _new_figure(width: float = 7.0, height: float = 7.0):
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=(width, height), dpi=_DPI, layout="constrained")
+
+
+def _frame_map(ax, boundary) -> None:
+    boundary.boundary.plot(ax=ax, color="black", linewidth=0.8)
+    minx, miny, maxx, maxy = boundary.total_bounds
+    pad = 0.04 * max(maxx - minx, maxy - miny, 1.0)
+    ax.set_xlim(minx - pad, maxx + pad)
+    ax.set_ylim(miny - pad, maxy + pad)
+    ax.set_aspect("equal")
+    ax.set_axis_off()
+
+
+def children_map(lsoas, schools, boundary, phase: str, title: str = ""):
+    """Map the children of a phase's ages per LSOA (quintiles) with the phase's schools on top.
+
+    Args:
+        lsoas: GeoDataFrame (EPSG:27700) with ``age_<a>_2019`` and ``in_authority``.
+        schools: GeoDataFrame of points (EPSG:27700) with ``phase``, ``pupils_2019``...
+        boundary: the authority's outline (EPSG:27700).
+        phase: ``"primary"`` or ``"secondary"``.
+        title: axes title.
+
+    Returns:
+        A ``matplotlib.figure.Figure``.
+    """
+    from matplotlib.lines import Line2D
+
+    fig = _new_figure()
+    ax = fig.add_subplot()
+    inside = lsoas[lsoas["in_authority"]] if "in_authority" in lsoas else lsoas
+    outside = lsoas[~lsoas["in_authority"]] if "in_authority" in lsoas else lsoas.iloc[:0]
+    if len(outside):
+        outside.plot(ax=ax, color="#eeeeee", edgecolor="white", linewidth=0.2)
+    children = children_of_phase(inside, phase)
+    low, high = _phase_ages(phase)
+    k = int(min(5, max(1, children.nunique())))
+    inside.assign(children=children).plot(
+        ax=ax, column="children", cmap="Blues", scheme="quantiles" if k > 1 else None, k=k, legend=True,
+        edgecolor="white", linewidth=0.15, missing_kwds={"color": "lightgrey"},
+        legend_kwds={"title": f"Children aged {low}-{high}, mid-2019", "loc": "lower left", "fontsize": 7, "title_fontsize": 8},
+    )
+    own = phase_schools(schools, phase)
+    own = own[~own.geometry.is_empty & own.geometry.notna()] if len(own) else own
+    if len(own):
+        pupils = pd.to_numeric(own["pupils_2019"], errors="coerce").fillna(0.0)
+        size = 6 + 60 * np.sqrt(pupils / max(float(pupils.max()), 1.0))
+        own.plot(ax=ax, markersize=size, color="#d95f02", edgecolor="black", linewidth=0.4, zorder=3)
+        ax.legend(
+            handles=[Line2D([], [], marker="o", linestyle="", color="#d95f02", markeredgecolor="black", label=f"{phase} school (size: pupils)")],
+            loc="upper right", fontsize=7,
+        )
+    _frame_map(ax, boundary)
+    ax.set_title(title or f"Children aged {low}-{high} per small area and {phase} schools", fontsize=10)
+    return fig
+
+
+def deprivation_map(lsoas, boundary, title: str = ""):
+    """Map deprivation deciles per LSOA (IMD 2019; IDACI when IMD is absent), 1 = most deprived 10%.
+
+    Args:
+        lsoas: GeoDataFrame (EPSG:27700) with ``imd_decile`` or ``idaci_decile``.
+        boundary: the authority's outline.
+        title: axes title.
+
+    Returns:
+        A ``matplotlib.figure.Figure``.
+
+    Raises:
+        KeyError: when neither decile column has values.
+    """
+    from matplotlib.patches import Patch
+
+    inside = lsoas[lsoas["in_authority"]] if "in_authority" in lsoas else lsoas
+    column = next((c for c in ("imd_decile", "idaci_decile") if c in inside and inside[c].notna().any()), None)
+    if column is None:
+        raise KeyError("LSOA table has no imd_decile or idaci_decile values")
+    label = "Index of Multiple Deprivation 2019" if column == "imd_decile" else "Income Deprivation Affecting Children Index 2019"
+    fig = _new_figure()
+    ax = fig.add_subplot()
+    import matplotlib
+
+    cmap = matplotlib.colormaps["RdYlBu"].resampled(10)
+    deciles = pd.to_numeric(inside[column], errors="coerce")
+    colours = [cmap(int(d) - 1) if np.isfinite(d) else (0.85, 0.85, 0.85, 1.0) for d in deciles]
+    inside.plot(ax=ax, color=colours, edgecolor="white", linewidth=0.15)
+    ax.legend(
+        handles=[Patch(color=cmap(i), label=f"{i + 1}{' (most deprived)' if i == 0 else ' (least deprived)' if i == 9 else ''}") for i in range(10)],
+        title="Decile in England", loc="lower left", fontsize=7, title_fontsize=8,
+    )
+    _frame_map(ax, boundary)
+    ax.set_title(title or f"Deprivation: {label}", fontsize=10)
+    return fig
+
+
+def catchment_lsoas(flows: pd.DataFrame, urns: Sequence[int], phase: str, share: float = 0.8, source: str = "best") -> pd.DataFrame:
+    """Return the LSOAs in each school's catchment: the fewest LSOAs holding ``share`` of its pupils.
+
+    Args:
+        flows: ``urn, lsoa11_code, phase, pupils, source`` (the store's flows).
+        urns: schools to map.
+        phase: the phase of the flows.
+        share: fraction of each school's pupils its catchment holds (0-1).
+        source: ``best`` (observed where published), ``observed`` or ``modelled``.
+
+    Returns:
+        ``urn, lsoa11_code, pupils, share`` (share of the school's pupils), one row per school
+        and LSOA in its catchment.
+    """
+    from atlaskit.flows import school_catchment
+
+    parts = []
+    for urn in urns:
+        try:
+            rows = school_catchment(flows, int(urn), source=source, phase=phase)
+        except Exception:  # noqa: BLE001 - a school without flows has no catchment to draw
+            continue
+        rows = rows[rows["pupils"].notna()]
+        keep = rows["cumulative_share"].shift(fill_value=0.0) < share
+        parts.append(rows.loc[keep, ["lsoa11_code", "pupils", "share"]].assign(urn=int(urn)))
+    if not parts:
+        return pd.DataFrame(columns=["urn", "lsoa11_code", "pupils", "share"])
+    return pd.concat(parts, ignore_index=True)[["urn", "lsoa11_code", "pupils", "share"]]
+
+
+def catchment_map(lsoas, schools, boundary, catchments: pd.DataFrame, title: str = ""):
+    """Map the catchments of a few schools: each LSOA coloured by the school drawing most pupils from it.
+
+    Args:
+        lsoas: GeoDataFrame (EPSG:27700) with ``lsoa11_code``.
+        schools: the schools drawn (GeoDataFrame points with ``urn``, ``school_name``), in legend order.
+        boundary: the authority's outline.
+        catchments: :func:`catchment_lsoas` output.
+        title: axes title.
+
+    Returns:
+        A ``matplotlib.figure.Figure``.
+    """
+    import matplotlib
+    from matplotlib.lines import Line2D
+
+    fig = _new_figure(7.0, 7.5)
+    ax = fig.add_subplot()
+    lsoas.plot(ax=ax, color="#f2f2f2", edgecolor="white", linewidth=0.15)
+    cmap = matplotlib.colormaps["tab10" if len(schools) <= 10 else "tab20"]
+    order = {int(u): i for i, u in enumerate(schools["urn"])}
+    best = catchments.sort_values("pupils", ascending=False).drop_duplicates("lsoa11_code")
+    shaded = lsoas.merge(best, on="lsoa11_code", how="inner")
+    if len(shaded):
+        colours = [cmap(order[int(u)] % cmap.N) for u in shaded["urn"]]
+        shaded.plot(ax=ax, color=colours, alpha=0.75, edgecolor="white", linewidth=0.15)
+    handles = []
+    for i, school in enumerate(schools.itertuples()):
+        colour = cmap(i % cmap.N)
+        geom = school.geometry
+        if geom is not None and not geom.is_empty:
+            ax.plot(geom.x, geom.y, marker="*", markersize=13, color=colour, markeredgecolor="black", zorder=4)
+            ax.annotate(str(i + 1), (geom.x, geom.y), xytext=(4, 4), textcoords="offset points", fontsize=8, weight="bold", zorder=5)
+        name = str(getattr(school, "school_name", school.urn))
+        handles.append(Line2D([], [], marker="*", linestyle="", markersize=10, color=colour, markeredgecolor="black", label=f"{i + 1}. {name[:40]}"))
+    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.01), ncol=2, fontsize=7, frameon=False)
+    _frame_map(ax, boundary)
+    # catchments reach beyond the border: widen the view to the shaded areas
+    if len(shaded):
+        minx, miny, maxx, maxy = shaded.total_bounds
+        bx0, by0, bx1, by1 = boundary.total_bounds
+        ax.set_xlim(min(minx, bx0), max(maxx, bx1))
+        ax.set_ylim(min(miny, by0), max(maxy, by1))
+    ax.set_title(title or "Modelled catchments of the largest schools", fontsize=10)
+    return fig
+
+
+def projection_chart(projection: pd.DataFrame, capacity: pd.DataFrame | None = None, title: str = ""):
+    """Chart projected pupils with their 80% and 95% intervals, and places (capacity).
+
+    Args:
+        projection: one authority and phase: ``academic_year``, ``pupils``, ``pupils_lower_80``,
+            ``pupils_upper_80``, ``pupils_lower_95``, ``pupils_upper_95``, optionally ``horizon``.
+        capacity: ``academic_year``, ``capacity`` (places), or None.
+        title: axes title.
+
+    Returns:
+        A ``matplotlib.figure.Figure``.
+    """
+    fig = _new_figure(8.0, 4.5)
+    ax = fig.add_subplot()
+    p = projection.sort_values("academic_year").reset_index(drop=True)
+    x = np.arange(len(p))
+    ax.fill_between(x, p["pupils_lower_95"], p["pupils_upper_95"], color="#9ecae1", alpha=0.5, label="95% interval")
+    ax.fill_between(x, p["pupils_lower_80"], p["pupils_upper_80"], color="#4292c6", alpha=0.5, label="80% interval")
+    ax.plot(x, p["pupils"], color="#08306b", marker="o", markersize=3, label="projected pupils")
+    if "horizon" in p and (p["horizon"] == 0).any():
+        i0 = int(np.flatnonzero(p["horizon"].to_numpy() == 0)[0])
+        ax.plot([i0], [p["pupils"].iloc[i0]], marker="s", color="black", linestyle="", label=f"actual roll {p['academic_year'].iloc[i0]}")
+    if capacity is not None and len(capacity):
+        cap = p[["academic_year"]].merge(capacity[["academic_year", "capacity"]], on="academic_year", how="left")
+        ax.step(x, cap["capacity"], where="mid", color="#d95f02", linewidth=2, label="places (capacity)")
+    ax.set_xticks(x, p["academic_year"], rotation=45, ha="right", fontsize=8)
+    ax.set_ylabel("pupils")
+    ax.yaxis.set_major_formatter(_thousands_formatter())
+    ax.grid(axis="y", color="#dddddd")
+    ax.legend(fontsize=8, loc="best")
+    ax.set_title(title or "Projected pupils and places", fontsize=10)
+    return fig
+
+
+def _thousands_fn(value, _pos=None):
+    return f"{value:,.0f}"
+
+
+def _thousands_formatter():
+    from matplotlib.ticker import FuncFormatter
+
+    return FuncFormatter(_thousands_fn)
+
+
+def sources_table(keys: Sequence[str] | None = None) -> pd.DataFrame:
+    """Return the data sources with their publisher/attribution line, licence, vintage and page.
+
+    Args:
+        keys: :data:`atlaskit.sources.DATASETS` keys (default: those in :data:`REPORT_INPUTS`).
+
+    Returns:
+        ``data set, vintage, publisher and attribution, licence, page``.
+    """
+    from atlaskit.sources import DATASETS
+
+    keys = list(dict.fromkeys(keys if keys is not None else [k for _, k in REPORT_INPUTS]))
+    rows = [
+        (d.title, d.vintage, d.publisher, d.licence, d.page)
+        for d in (DATASETS[k] for k in keys if k in DATASETS)
+    ]
+    return pd.DataFrame(rows, columns=["data set", "vintage", "publisher and attribution", "licence", "page"])
+
+
+def vintage_table(build: dict | None = None, inputs: Sequence[tuple[str, str]] = REPORT_INPUTS) -> pd.DataFrame:
+    """Return what each part of the report rests on and the period its data describe.
+
+    Args:
+        build: the store's ``build.json`` (adds a row for the store build time).
+        inputs: ``(what is shown, DATASETS key)`` pairs.
+
+    Returns:
+        ``input, data set, vintage``.
+    """
+    from atlaskit.sources import DATASETS
+
+    rows = [(what, DATASETS[key].title, DATASETS[key].vintage) for what, key in inputs if key in DATASETS]
+    if build and build.get("built_at"):
+        rows.append(("Atlas store (all of the above, processed)", "atlas build", str(build["built_at"])))
+    return pd.DataFrame(rows, columns=["input", "data set", "vintage"])
+
+
+# --------------------------------------------------------------------------------------------
+# Sections (what the notebook cells call)
+
+
+def _guard(title: str, build: Callable[[], Block]) -> Block:
+    """Run a section builder; a missing input becomes a visible "not available" note."""
+    try:
+        return build()
+    except Exception as exc:  # noqa: BLE001 - the report must still render; the note names the cause
+        return note_block(f"Not available: {type(exc).__name__}: {exc}", title)
+
+
+def title_section(ctx: ReportContext) -> Block:
+    """Return the report's title, subtitle and any loading problems."""
+    data = ctx.data
+    region = f", {data.region_name}" if data is not None and getattr(data, "region_name", "") else ""
+    built = ctx.build.get("built_at", "unknown")
+    lines = [
+        f"<h1>{_esc(ctx.title)}</h1>",
+        f"<p><b>{_esc(ctx.authority_name)}</b> ({_esc(ctx.authority)}{_esc(region)}), {_esc(ctx.phase)} phase. "
+        f"Report generated {_esc(_dt.date.today().isoformat())} from the Atlas store built {_esc(built)}.</p>",
+    ]
+    if ctx.problems:
+        lines.append('<p class="atlas-note">Some inputs are missing: ' + "; ".join(_esc(p) for p in ctx.problems) + "</p>")
+    return Block("".join(lines), f"{ctx.title}: {ctx.authority_name} ({ctx.authority}), {ctx.phase}")
+
+
+def _modelled_cross_border(ctx: ReportContext) -> pd.DataFrame | None:
+    data = ctx.data
+    flows = getattr(data, "flows", None)
+    if flows is None or flows.empty or "source" not in flows:
+        return None
+    from atlaskit.flows import cross_border_summary
+
+    modelled = flows[(flows["source"] == "modelled") & (flows["phase"] == ctx.phase)]
+    if modelled.empty:
+        return None
+    lsoa_authority = data.lsoas.set_index("lsoa11_code")["authority_code"]
+    school_authority = pd.Series(data.code, index=data.schools["urn"].astype("int64"))
+    return cross_border_summary(modelled, lsoa_authority, school_authority, data.code)
+
+
+def headline_section(ctx: ReportContext) -> Block:
+    """Return the headline figures: schools, pupils, capacity, spare places, cross-border pupils."""
+
+    def build() -> Block:
+        modelled = None
+        try:
+            modelled = _modelled_cross_border(ctx)
+        except Exception:  # noqa: BLE001 - falls back to "no figure"
+            modelled = None
+        table = headline_figures(ctx.data.schools, ctx.phase, ctx.tables.get("cross_border"), modelled)
+        ctx.cache["headline"] = table
+        shown = table.assign(value=disclose(table["value"], observed=False))
+        shown.columns = ["Measure", "Value", "What it counts"]
+        return table_block(shown, f"{ctx.authority_name}, {ctx.phase} phase", title="Headline figures")
+
+    return _guard("Headline figures", build)
+
+
+def maps_section(ctx: ReportContext) -> Block:
+    """Return the static maps: children per LSOA with schools, and deprivation."""
+    data = ctx.data
+    out = _heading("Where children live, and the schools")
+    out += _guard(
+        "Children and schools",
+        lambda: figure_block(
+            children_map(data.lsoas, data.schools, data.boundary, ctx.phase),
+            f"Children of {ctx.phase} school age per small area (LSOA 2011, quintiles) in {ctx.authority_name}, "
+            f"with open state-funded {ctx.phase} schools sized by pupils on roll (January 2019). Grey: neighbouring areas.",
+        ),
+    )
+    out += _guard(
+        "Deprivation",
+        lambda: figure_block(
+            deprivation_map(data.lsoas, data.boundary),
+            f"Deprivation decile of each small area in {ctx.authority_name} (English indices of deprivation 2019; 1 = most deprived 10% in England).",
+        ),
+    )
+    return out
+
+
+def catchments_section(ctx: ReportContext) -> Block:
+    """Return the map of the modelled catchments of the ``top_schools`` largest schools of the phase."""
+    title = "Catchments of the largest schools"
+    if not ctx.include_flows:
+        return note_block("Flows are switched off for this authority (include_flows: false).", title)
+
+    def build() -> Block:
+        data = ctx.data
+        flows = data.flows
+        if flows is None or flows.empty:
+            return note_block("Not available: the store has no home-to-school flows yet (run `atlas build` with the flows step).", title)
+        own = phase_schools(data.schools, ctx.phase)
+        own = own.assign(_p=pd.to_numeric(own["pupils_2019"], errors="coerce")).sort_values("_p", ascending=False)
+        top = own[own["urn"].isin(flows.loc[flows["phase"] == ctx.phase, "urn"])].head(ctx.top_schools)
+        if top.empty:
+            return note_block(f"Not available: no {ctx.phase} school of {ctx.authority_name} has flows.", title)
+        catch = catchment_lsoas(flows, top["urn"].tolist(), ctx.phase)
+        observed = set(flows.loc[flows["source"] == "observed", "urn"])
+        kind = "observed (published) flows where available, modelled elsewhere" if observed & set(top["urn"]) else "modelled flows"
+        fig = catchment_map(data.lsoas, top, data.boundary, catch)
+        return _heading(title) + figure_block(
+            fig,
+            f"Catchments of the {len(top)} largest {ctx.phase} schools of {ctx.authority_name}: the fewest small areas holding 80% "
+            f"of each school's pupils ({kind}); each area coloured by the school drawing most pupils from it.",
+        )
+
+    return _guard(title, build)
+
+
+def _projection(ctx: ReportContext) -> tuple[pd.DataFrame, pd.DataFrame | None, list[str]]:
+    """Project the authority's pupils of the phase (cached on the context)."""
+    if "projection" in ctx.cache:
+        return ctx.cache["projection"]
+    from atlaskit import demand
+
+    scorecard = ctx.tables.get("scorecard")
+    population = ctx.tables.get("la_population")
+    if scorecard is None or scorecard.empty or population is None or population.empty:
+        raise LookupError("the store has no scorecard or population by age for this authority")
+    intervals = _intervals()
+    rolls = demand.rolls_from_scorecard(scorecard)
+    result = demand.project_rolls(population, rolls, "latest", ctx.projection_years, intervals, [ctx.authority])
+    table = result.table[(result.table["authority_code"] == ctx.authority) & (result.table["phase"] == ctx.phase)]
+    capacity = None
+    try:
+        cap = demand.capacity_from_scorecard(scorecard)
+        cap = cap[(cap["authority_code"] == ctx.authority) & (cap["phase"] == ctx.phase)]
+        capacity = cap.rename(columns={c: "capacity" for c in cap.columns if c in ("places", "capacity")})
+    except Exception:  # noqa: BLE001 - chart without capacity
+        capacity = None
+    ctx.cache["projection"] = (table, capacity, list(result.problems))
+    return ctx.cache["projection"]
+
+
+_INTERVALS: dict = {}
+
+
+def _intervals() -> pd.DataFrame:
+    """Prediction-interval calibration across all authorities (computed once per process, from the store)."""
+    if "table" not in _INTERVALS:
+        from atlaskit import demand, store
+
+        scorecard = store.read_table("scorecard")
+        population = store.read_table("la_population")
+        _INTERVALS["table"] = demand.calibrate_intervals(population, demand.rolls_from_scorecard(scorecard))
+    return _INTERVALS["table"]
+
+
+def projection_section(ctx: ReportContext) -> Block:
+    """Return the projection chart (pupils with 80% and 95% intervals, and places)."""
+    title = "Projected pupils and places"
+    if not ctx.include_demand:
+        return note_block("Demand is switched off for this authority (include_demand: false).", title)
+
+    def build() -> Block:
+        table, capacity, problems = _projection(ctx)
+        if table.empty:
+            why = "; ".join(p for p in problems if ctx.authority in p) or "no projection for this authority and phase"
+            return note_block(f"Not available: {why}", title)
+        fig = projection_chart(table, capacity)
+        origin = table["origin"].iloc[0] if "origin" in table else ""
+        return _heading(title) + figure_block(
+            fig,
+            f"{ctx.phase.capitalize()} pupils in state-funded schools of {ctx.authority_name}, projected {ctx.projection_years} years "
+            f"from the {origin} roll by the cohort method, with 80% and 95% prediction intervals (calibrated on 2014/15 to 2018/19 "
+            f"errors across England); places from the DfE school places scorecard.",
+        )
+
+    return _guard(title, build)
+
+
+def demand_section(ctx: ReportContext) -> Block:
+    """Return the demand table per planning area (pupils, places, surplus)."""
+    title = "Demand and places by planning area"
+    if not ctx.include_demand:
+        return note_block("Demand is switched off for this authority (include_demand: false).", title)
+
+    def build() -> Block:
+        from atlaskit import demand
+
+        if not hasattr(demand, "planning_area_demand"):
+            return note_block("Not available: planning-area demand is not in this version of atlaskit.demand.", title)
+        schools = phase_schools(ctx.data.schools, ctx.phase)
+        table = demand.planning_area_demand(schools, ctx.phase)
+        table = table.table if hasattr(table, "table") else table
+        if table is None or len(table) == 0:
+            return note_block(f"Not available: no planning areas for {ctx.phase} schools of {ctx.authority_name}.", title)
+        return table_block(table, f"{ctx.phase} pupils (January 2019) and places (May 2015) per planning area", title=title)
+
+    return _guard(title, build)
+
+
+def validation_section(ctx: ReportContext) -> Block:
+    """Return the flows validation figures that apply to this authority (observed vs modelled)."""
+    title = "How well the flow model fits here"
+    if not ctx.include_flows:
+        return note_block("Flows are switched off for this authority (include_flows: false).", title)
+
+    def build() -> Block:
+        flows = ctx.data.flows
+        if flows is None or flows.empty:
+            return note_block("Not available: the store has no flows yet.", title)
+        own_urns = set(phase_schools(ctx.data.schools, ctx.phase)["urn"])
+        observed = flows[(flows["source"] == "observed") & flows["urn"].isin(own_urns) & (flows["phase"] == ctx.phase)]
+        if observed.empty:
+            return note_block(
+                f"No observed {ctx.phase} flows are published for the schools of {ctx.authority_name} (the London Schools Atlas "
+                "covers London secondary schools, January 2015): the catchments shown are modelled and cannot be checked here.",
+                title,
+            )
+        modelled = flows[(flows["source"] == "modelled") & flows["urn"].isin(observed["urn"]) & (flows["phase"] == ctx.phase)]
+        merged = observed[["urn", "lsoa11_code", "pupils"]].merge(
+            modelled[["urn", "lsoa11_code", "pupils"]], on=["urn", "lsoa11_code"], how="outer", suffixes=("_observed", "_modelled")
+        )
+        obs = merged["pupils_observed"].fillna(0.0)
+        mod = merged["pupils_modelled"].fillna(0.0)
+        share_obs = obs / obs.groupby(merged["urn"]).transform("sum").replace(0, np.nan)
+        share_mod = mod / mod.groupby(merged["urn"]).transform("sum").replace(0, np.nan)
+        srmse = float(np.sqrt(np.nanmean((share_obs - share_mod) ** 2)) / np.nanmean(share_obs)) if len(merged) else np.nan
+        ssi = float(np.nansum(np.minimum(share_obs, share_mod)) / max(merged["urn"].nunique(), 1))  # mean over schools
+        rows = [
+            ("Schools with published flows", merged["urn"].nunique()),
+            ("Published cells (3 or more pupils)", int((observed["pupils"] >= DISCLOSURE_MIN).sum())),
+            ("SRMSE of LSOA shares (0 = perfect)", round(srmse, 3)),
+            ("Sørensen similarity index of shares (1 = identical)", round(ssi, 3)),
+        ]
+        return table_block(pd.DataFrame(rows, columns=["Measure", "Value"]), "Observed January 2015 flows against the model, per school", title=title)
+
+    return _guard(title, build)
+
+
+def sources_section(ctx: ReportContext) -> Block:
+    """Return the data sources (licence and attribution lines) and the vintage of each input."""
+    out = table_block(sources_table(), "Publisher and attribution, licence and page of each data set used", title="Data sources")
+    out += table_block(vintage_table(ctx.build), "The period each input describes", title="Data vintage")
+    out += Block(
+        "<p>Contains public sector information licensed under the Open Government Licence v3.0. Contains OS data "
+        "&copy; Crown copyright and database right. Contains Royal Mail data &copy; Royal Mail copyright and database right. "
+        "Contains National Statistics data &copy; Crown copyright and database right.</p>",
+        "OGL v3 attribution",
+    )
+    return out
