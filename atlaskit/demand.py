@@ -1,0 +1,843 @@
+"""Pupil projections by the cohort method, with prediction intervals, capacity and surplus.
+
+Method (what authorities call cohort or grade-progression projection), per authority and phase:
+
+1. **Children by single year of age** come from the ONS mid-year estimates for mid-2019 and
+   mid-2020 (ages 0-90, 90 meaning 90 and over), summed to current authorities.
+2. **Cohort ratio** ``s[a] = P_2020[a+1] / P_2019[a]``: how a cohort aged ``a`` changed in one
+   year (deaths and net migration). Children are rolled forward one year at a time:
+   ``P_{y+1}[a+1] = s[a] * P_y[a]``. For ages 0-17 the ratio is smoothed over three adjacent
+   ages (in logs) so one noisy single-year estimate does not steer a whole cohort.
+3. **Birth ratio** ``b = P_y[0] / sum(P_y[20..44])``, the mean of 2019 and 2020: England's
+   future children aged 0 are ``b`` times its projected adults aged 20-44 (a general fertility
+   proxy; the files hold persons, not women); each authority's follow England's index.
+4. **Year groups and ages.** An academic year ``"Y/Y+1"`` is matched with the mid-year
+   estimate of June ``Y+1`` (the summer in which it ends), when ten-twelfths of each year group
+   have their birthday behind them: Reception is age 5, Year 6 age 11, Year 7 age 12 and
+   Year 11 age 16. Primary (R-Y6) = ages 5-11; secondary (Y7-11) = ages 12-16.
+5. **Intake and progression ratios.** At the jump-off year the roll of each phase is split into
+   year groups in proportion to the children of each age. The **intake ratio** (Reception /
+   children aged 5) and the **participation ratio** of each phase (pupils on roll / children of
+   the phase's ages: share in state-funded schools of the authority, net of cross-border
+   travel, independent and home education) are measured at the jump-off; the **progression
+   ratio** from one year group to the next is the cohort ratio ``s`` of its age; the
+   **transfer ratio** Year 6 -> Year 7 is ``s[11]`` times secondary over primary participation.
+   Pupils of year group ``k`` in year ``t`` are therefore ``participation * P_t[age_k]``.
+6. **Jump-off rolls**: the latest roll known at the origin (2014/15 and 2018/19 from the
+   scorecard's ``PRI_NoR15``/``PRI_NoR19``..., 2022/23-2024/25 from its ``PriNOR``/``SecNOR``).
+7. **Prediction intervals** come from the empirical spread, across the 153 authorities, of the
+   log errors of the same method in an earlier period: jump off from the 2014/15 rolls (with the
+   2015 children backcast from 2019 through the cohort ratios) and score against the 2018/19
+   rolls (4 years ahead). The 2.5/10/90/97.5% quantiles of those errors give the
+   95% and 80% intervals. Errors are scaled with the square root of the horizon,
+   ``sqrt(h / 4)`` (a random walk: the usual assumption when one horizon is observed). Nothing
+   from 2022/23-2024/25 is used to set the backtest's intervals. The intervals of the
+   projections from 2024/25 onwards are set the same way from the backtest's own errors per
+   horizon (1, 2, 4, 5, 6 years; interpolated, then scaled by ``sqrt`` beyond 6 years), which
+   are in the past by then (:func:`intervals_from_backtest`).
+
+Cohort ratios are each authority's own (``LOCAL_WEIGHT = 1``); blending them with England's
+(:func:`shrink_ratios`) was tried at weights 0.5 and 0.75 and made the backtest worse (primary
+90th-percentile error 8% -> 10-14%), so it is off by default. Births after mid-2020 follow
+England's projected births (England's cohort ratios and birth ratio) from each authority's
+mid-2020 children aged 0: one year's local adult migration compounded over 15 years made
+inner-London births run away.
+
+Capacity and surplus: places (scorecard ``PriCap``/``SecCap`` 2023/24, 2024/25; the latest is
+held for later years) minus pupils; ``pct_spare`` = 100 * surplus / capacity; the DfE's 2% and
+5% operating margins are marked.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from atlaskit.errors import ModelError
+
+__all__ = [
+    "PHASES",
+    "PHASE_AGES",
+    "YEAR_GROUPS",
+    "OPERATING_MARGINS_PCT",
+    "BIRTH_PARENT_AGES",
+    "DemandResult",
+    "academic_year",
+    "academic_year_end",
+    "population_array",
+    "cohort_ratios",
+    "birth_ratio",
+    "project_population",
+    "shrink_ratios",
+    "backcast_population",
+    "children_of_phase",
+    "split_year_groups",
+    "roll_forward_year_groups",
+    "rolls_from_scorecard",
+    "capacity_from_scorecard",
+    "calibrate_intervals",
+    "interval_quantiles",
+    "intervals_from_backtest",
+    "project_rolls",
+    "project_demand",
+    "add_capacity",
+    "backtest",
+    "backtest_summary",
+    "authority_forecast_accuracy",
+    "school_demand",
+    "planning_area_demand",
+]
+
+PHASES = ("primary", "secondary")
+#: Ages at the mid-year in which an academic year ends: (youngest, oldest), inclusive.
+PHASE_AGES: dict[str, tuple[int, int]] = {"primary": (5, 11), "secondary": (12, 16)}
+#: Year groups of each phase, youngest first (aligned with the ages of :data:`PHASE_AGES`).
+YEAR_GROUPS: dict[str, tuple[str, ...]] = {
+    "primary": ("R", "Y1", "Y2", "Y3", "Y4", "Y5", "Y6"),
+    "secondary": ("Y7", "Y8", "Y9", "Y10", "Y11"),
+}
+#: The DfE's operating margins: spare places below these percentages are tight (percent).
+OPERATING_MARGINS_PCT = (2.0, 5.0)
+#: Adult ages whose number drives births (the files give persons, not women by age).
+BIRTH_PARENT_AGES = (20, 44)
+#: Ages smoothed in the cohort ratio (children); older ages keep their raw ratio.
+_SMOOTH_AGES = 18
+#: Horizon (years) of the calibration backtest 2014/15 -> 2018/19.
+CALIBRATION_HORIZON = 4
+#: Interval half-widths grow as (horizon / CALIBRATION_HORIZON) ** INTERVAL_POWER (0.5: random walk).
+INTERVAL_POWER = 0.5
+#: Weight of an authority's own cohort ratios for ages 0-15 against England's (:func:`shrink_ratios`).
+LOCAL_WEIGHT = 1.0
+_QUANTILES = {"q025": 0.025, "q10": 0.10, "q90": 0.90, "q975": 0.975}
+
+
+@dataclass
+class DemandResult:
+    """A table and the problems met making it (one line per authority/phase left out and why)."""
+
+    table: pd.DataFrame
+    problems: list[str] = field(default_factory=list)
+
+
+def academic_year(end_year: int) -> str:
+    """Return the label of the academic year ending in the summer of ``end_year`` (2025 -> ``"2024/25"``)."""
+    end_year = int(end_year)
+    return f"{end_year - 1}/{end_year % 100:02d}"
+
+
+def academic_year_end(label: str) -> int:
+    """Return the calendar year in which academic year ``label`` ends (``"2024/25"`` -> 2025).
+
+    Raises:
+        ValueError: naming the label when it is not like ``2024/25``.
+    """
+    text = str(label).strip()
+    try:
+        start, end = text.split("/")
+        start_year = int(start)
+        if len(start) != 4 or int(end) != (start_year + 1) % 100:
+            raise ValueError
+    except ValueError:
+        raise ValueError(f"academic year {label!r} is not like '2024/25'") from None
+    return start_year + 1
+
+
+# --------------------------------------------------------------------------------------------
+# population
+
+
+def population_array(la_population: pd.DataFrame, years: tuple[int, ...] = (2019, 2020), max_age: int = 90) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Turn the long ``la_population`` table into an array authorities x years x ages.
+
+    Args:
+        la_population: authority_code, year, age (0..``max_age``, the last an open band), population.
+        years: mid-years wanted, in order.
+        max_age: the oldest age (open band).
+
+    Returns:
+        ``(codes, counts, problems)``: authority codes (sorted), float array of shape
+        (n_authorities, len(years), max_age + 1) with NaN where a count is absent, and one
+        message per authority with absent or negative counts.
+    """
+    pop = la_population[la_population["year"].isin(years) & la_population["age"].between(0, max_age)]
+    codes = np.array(sorted(pop["authority_code"].astype(str).unique()))
+    counts = np.full((len(codes), len(years), max_age + 1), np.nan)
+    i = np.searchsorted(codes, pop["authority_code"].astype(str).to_numpy())
+    j = pd.Index(years).get_indexer(pop["year"].to_numpy())
+    counts[i, j, pop["age"].to_numpy().astype(int)] = pop["population"].to_numpy(dtype=float)
+    problems = []
+    bad = np.isnan(counts).any(axis=(1, 2)) | (counts < 0).any(axis=(1, 2))
+    for k in np.flatnonzero(bad):
+        missing = [f"mid-{years[y]}" for y in range(len(years)) if np.isnan(counts[k, y]).any()]
+        problems.append(f"{codes[k]}: population by age incomplete or negative ({', '.join(missing) or 'negative counts'})")
+    return codes, counts, problems
+
+
+def cohort_ratios(early: np.ndarray, late: np.ndarray, smooth_ages: int = _SMOOTH_AGES) -> np.ndarray:
+    """Return each cohort's one-year change ratio ``s[a] = late[a+1] / early[a]``.
+
+    Args:
+        early: children/persons by single year of age at mid-year ``y`` (..., n_ages); the
+            last age is an open band (e.g. 90+).
+        late: the same at mid-year ``y + 1``.
+        smooth_ages: ratios of ages below this are smoothed by a 3-age moving average of logs.
+
+    Returns:
+        Array (..., n_ages - 1): ratio for ages 0..n-2 (the last maps the two oldest ages into
+        the open band). A cohort with no one at ``y`` gets ratio 1 (nothing to scale).
+    """
+    early = np.asarray(early, dtype=float)
+    late = np.asarray(late, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = late[..., 1:] / early[..., :-1]
+        ratio[..., -1] = late[..., -1] / (early[..., -2] + early[..., -1])
+    ratio = np.where(np.isfinite(ratio) & (ratio > 0), ratio, 1.0)
+    if smooth_ages > 2:
+        logs = np.log(ratio[..., :smooth_ages])
+        padded = np.concatenate([logs[..., :1], logs, logs[..., -1:]], axis=-1)
+        smoothed = (padded[..., :-2] + padded[..., 1:-1] + padded[..., 2:]) / 3.0
+        ratio = ratio.copy()
+        ratio[..., :smooth_ages] = np.exp(smoothed)
+    return ratio
+
+
+def birth_ratio(population: np.ndarray, parent_ages: tuple[int, int] = BIRTH_PARENT_AGES) -> np.ndarray:
+    """Return children aged 0 per person of ``parent_ages`` (mean over the years given).
+
+    Args:
+        population: array (..., n_years, n_ages).
+        parent_ages: (youngest, oldest) adult ages, inclusive.
+
+    Returns:
+        Array (...,): the birth ratio; 0 where there are no adults of those ages.
+    """
+    adults = population[..., parent_ages[0] : parent_ages[1] + 1].sum(axis=-1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(adults > 0, population[..., 0] / adults, 0.0)
+    return ratio.mean(axis=-1)
+
+
+def project_population(
+    base: np.ndarray,
+    ratios: np.ndarray,
+    births: np.ndarray | None,
+    years: int,
+    parent_ages: tuple[int, int] = BIRTH_PARENT_AGES,
+    age0: np.ndarray | None = None,
+) -> np.ndarray:
+    """Roll a population by single year of age forward ``years`` years by the cohort method.
+
+    Args:
+        base: persons by age at the base mid-year (..., n_ages), the last age an open band.
+        ratios: cohort ratios (..., n_ages - 1) from :func:`cohort_ratios`.
+        births: birth ratio (...,) from :func:`birth_ratio`: age 0 = births * persons of
+            ``parent_ages`` in the same year. Ignored when ``age0`` is given.
+        years: number of years to project.
+        parent_ages: adult ages driving births.
+        age0: children aged 0 in each projected year (..., years), instead of the birth ratio.
+
+    Returns:
+        Array (..., years + 1, n_ages): the base then each projected year (persons).
+    """
+    base = np.asarray(base, dtype=float)
+    out = np.empty(base.shape[:-1] + (years + 1, base.shape[-1]))
+    out[..., 0, :] = base
+    current = base
+    for step in range(1, years + 1):
+        nxt = np.empty_like(current)
+        nxt[..., 1:] = current[..., :-1] * ratios
+        nxt[..., -1] += current[..., -1] * ratios[..., -1]
+        if age0 is not None:
+            nxt[..., 0] = age0[..., step - 1]
+        else:
+            nxt[..., 0] = births * nxt[..., parent_ages[0] : parent_ages[1] + 1].sum(axis=-1)
+        out[..., step, :] = nxt
+        current = nxt
+    return out
+
+
+def shrink_ratios(local: np.ndarray, national: np.ndarray, weight: float = 0.5, ages: int = 16) -> np.ndarray:
+    """Blend each authority's cohort ratios with the national ones (geometric mean) for young ages.
+
+    ``s = local ** weight * national ** (1 - weight)`` for ages below ``ages``; older ages keep
+    the local ratio (students and adults move in patterns the nation does not share).
+
+    Args:
+        local: cohort ratios per authority (n_authorities, n_ages - 1).
+        national: cohort ratios of England (n_ages - 1,).
+        weight: weight of the local ratio (0: national only, 1: local only).
+        ages: ratios of ages 0..ages-1 are blended.
+
+    Returns:
+        Blended ratios, same shape as ``local``.
+    """
+    out = np.array(local, dtype=float, copy=True)
+    out[..., :ages] = np.exp(weight * np.log(local[..., :ages]) + (1 - weight) * np.log(national[:ages]))
+    return out
+
+
+def backcast_population(base: np.ndarray, ratios: np.ndarray, years: int) -> np.ndarray:
+    """Return the population ``years`` years before ``base``, undoing the cohort ratios.
+
+    ``P_{y-n}[a] = P_y[a+n] / (s[a] * s[a+1] * ... * s[a+n-1])``: exact for cohorts already
+    born; ages whose cohort would be older than the open band are NaN.
+
+    Args:
+        base: persons by age (..., n_ages).
+        ratios: cohort ratios (..., n_ages - 1).
+        years: years back.
+
+    Returns:
+        Array (..., n_ages) of persons by age ``years`` years earlier.
+    """
+    n_ages = base.shape[-1]
+    out = np.full(base.shape, np.nan)
+    for age in range(n_ages - 1 - years):
+        out[..., age] = base[..., age + years] / np.prod(ratios[..., age : age + years], axis=-1)
+    return out
+
+
+def children_of_phase(population: np.ndarray, phase: str) -> np.ndarray:
+    """Return children of the phase's ages (:data:`PHASE_AGES`), summed over the last axis."""
+    low, high = PHASE_AGES[phase]
+    return population[..., low : high + 1].sum(axis=-1)
+
+
+# --------------------------------------------------------------------------------------------
+# the cohort (grade progression) arithmetic
+
+
+def split_year_groups(pupils: float | np.ndarray, children: np.ndarray) -> np.ndarray:
+    """Split a phase's roll into year groups in proportion to the children of each age.
+
+    Args:
+        pupils: pupils on roll in the phase (...,).
+        children: children of the phase's ages, youngest first (..., n_groups).
+
+    Returns:
+        Pupils per year group (..., n_groups); they sum to ``pupils``.
+    """
+    children = np.asarray(children, dtype=float)
+    total = children.sum(axis=-1, keepdims=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = np.where(total > 0, children / total, 1.0 / children.shape[-1])
+    return np.asarray(pupils, dtype=float)[..., None] * share
+
+
+def roll_forward_year_groups(
+    year_groups: np.ndarray,
+    entrants: np.ndarray,
+    intake_ratio: float | np.ndarray,
+    progression_ratios: np.ndarray,
+) -> np.ndarray:
+    """Advance one phase's year groups by one academic year (grade progression).
+
+    ``next[0] = intake_ratio * entrants``; ``next[k + 1] = progression_ratios[k] * now[k]``;
+    the oldest year group leaves.
+
+    Args:
+        year_groups: pupils per year group now (..., n_groups), youngest first.
+        entrants: children of the entry age next year (...,) (age 5 for Reception; for
+            secondary, pass Year 6 pupils and a transfer ratio as ``intake_ratio``).
+        intake_ratio: pupils entering per entrant (...,).
+        progression_ratios: ratio of next year's pupils in group ``k + 1`` to this year's in
+            group ``k`` (..., n_groups - 1).
+
+    Returns:
+        Pupils per year group next year (..., n_groups).
+    """
+    year_groups = np.asarray(year_groups, dtype=float)
+    nxt = np.empty_like(year_groups)
+    nxt[..., 0] = np.asarray(intake_ratio) * np.asarray(entrants)
+    nxt[..., 1:] = year_groups[..., :-1] * progression_ratios
+    return nxt
+
+
+# --------------------------------------------------------------------------------------------
+# inputs from the scorecard
+
+
+def rolls_from_scorecard(scorecard: pd.DataFrame) -> pd.DataFrame:
+    """Return the pupils on roll per authority, phase and academic year known from the scorecard.
+
+    Args:
+        scorecard: the store table ``scorecard``.
+
+    Returns:
+        DataFrame authority_code, phase, academic_year, pupils (Float, NaN where published as a
+        marker), source (``scorecard PRI_NoR15``...): 2014/15 and 2018/19 from the
+        ``*_NoR15``/``*_NoR19`` columns, 2022/23-2024/25 from ``PriNOR``/``SecNOR``.
+    """
+    parts = []
+    for phase in PHASES:
+        current = scorecard[["authority_code", "academic_year", f"{phase}_pupils"]].rename(columns={f"{phase}_pupils": "pupils"})
+        parts.append(current.assign(phase=phase, source="scorecard " + ("PriNOR" if phase == "primary" else "SecNOR")))
+        for year, label in ((2015, "2014/15"), (2019, "2018/19")):
+            column = f"{phase}_pupils_{year}"
+            old = scorecard.sort_values("academic_year").groupby("authority_code", as_index=False)[column].last()
+            published = f"{phase[:3].upper()}_NoR{year % 100}"
+            parts.append(old.rename(columns={column: "pupils"}).assign(academic_year=label, phase=phase, source=f"scorecard {published}"))
+    out = pd.concat(parts, ignore_index=True)[["authority_code", "phase", "academic_year", "pupils", "source"]]
+    out["pupils"] = out["pupils"].astype("float64")
+    return out.sort_values(["authority_code", "phase", "academic_year"]).reset_index(drop=True)
+
+
+def capacity_from_scorecard(scorecard: pd.DataFrame) -> pd.DataFrame:
+    """Return places per authority, phase and academic year from the scorecard (2023/24 on).
+
+    Returns:
+        DataFrame authority_code, phase, academic_year, capacity (places; NaN where the
+        scorecard publishes a marker, e.g. the City of London's secondary).
+    """
+    parts = [
+        scorecard[["authority_code", "academic_year", f"{phase}_capacity"]]
+        .rename(columns={f"{phase}_capacity": "capacity"})
+        .assign(phase=phase)
+        for phase in PHASES
+    ]
+    out = pd.concat(parts, ignore_index=True)
+    known = out.groupby(["academic_year", "phase"])["capacity"].transform(lambda s: s.notna().any())
+    out = out[known][["authority_code", "phase", "academic_year", "capacity"]]
+    out["capacity"] = out["capacity"].astype("float64")
+    return out.sort_values(["authority_code", "phase", "academic_year"]).reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------------------------
+# projections
+
+
+@dataclass
+class _Population:
+    codes: np.ndarray
+    by_year: dict[int, np.ndarray]  # mid-year -> (n_auth, n_ages)
+    ratios: np.ndarray
+    births: np.ndarray
+    problems: list[str]
+
+
+def _population_path(la_population: pd.DataFrame, last_year: int, first_year: int = 2015) -> _Population:
+    codes, counts, problems = population_array(la_population, (2019, 2020))
+    bad = np.isnan(counts).any(axis=(1, 2))
+    national = np.nansum(counts[~bad], axis=0)
+    national_ratios = cohort_ratios(national[0], national[1])
+    ratios = shrink_ratios(cohort_ratios(counts[:, 0], counts[:, 1]), national_ratios, LOCAL_WEIGHT)
+    years = max(0, last_year - 2020)
+    # births: each authority's 2020 children aged 0, moved with England's projected births
+    national_path = project_population(national[1], national_ratios, birth_ratio(national), years)
+    index = national_path[1:, 0] / national[1, 0]
+    age0 = counts[:, 1, :1] * index[None, :]
+    projected = project_population(counts[:, 1], ratios, None, years, age0=age0)
+    by_year = {2019: counts[:, 0]}
+    for k in range(projected.shape[1]):
+        by_year[2020 + k] = projected[:, k]
+    for year in range(first_year, 2019):
+        by_year[year] = backcast_population(counts[:, 0], ratios, 2019 - year)
+    return _Population(codes, by_year, ratios, index, problems)
+
+
+def calibrate_intervals(la_population: pd.DataFrame, rolls: pd.DataFrame) -> pd.DataFrame:
+    """Measure the method's errors 2014/15 -> 2018/19 across authorities, to set prediction intervals.
+
+    Jumps off from each authority's 2014/15 roll, projects 4 years to 2018/19 with the children
+    backcast to mid-2015 through the cohort ratios, and compares with the 2018/19 roll.
+
+    Args:
+        la_population: authority_code, year (2019, 2020), age, population.
+        rolls: from :func:`rolls_from_scorecard` (uses 2014/15 and 2018/19 only).
+
+    Returns:
+        DataFrame phase, n (authorities used), horizon (4), and the quantiles q025, q10, q90,
+        q975 of log(actual / projected) (natural log; 0.01 is about 1%).
+
+    Raises:
+        ModelError: when fewer than 20 authorities have both rolls for a phase.
+    """
+    pop = _population_path(la_population, 2020)
+    rows = []
+    for phase in PHASES:
+        wide = rolls[rolls["phase"] == phase].pivot_table(index="authority_code", columns="academic_year", values="pupils", aggfunc="first")
+        start = wide.get("2014/15", pd.Series(dtype=float)).reindex(pop.codes).to_numpy(dtype=float)
+        end = wide.get("2018/19", pd.Series(dtype=float)).reindex(pop.codes).to_numpy(dtype=float)
+        c15 = children_of_phase(pop.by_year[2015], phase)
+        c19 = children_of_phase(pop.by_year[2019], phase)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            error = np.log(end / (start / c15 * c19))
+        error = error[np.isfinite(error)]
+        if error.size < 20:
+            raise ModelError(f"only {error.size} authorities have 2014/15 and 2018/19 {phase} rolls: cannot set prediction intervals")
+        rows.append({"phase": phase, "n": int(error.size), "horizon": CALIBRATION_HORIZON, **{k: float(np.quantile(error, q)) for k, q in _QUANTILES.items()}})
+    return pd.DataFrame(rows)
+
+
+def interval_quantiles(intervals: pd.DataFrame, phase: str, horizon: int) -> dict[str, float]:
+    """Return the log-error quantiles for a phase at a horizon, interpolating between calibrated horizons.
+
+    Below the shortest and beyond the longest calibrated horizon the nearest one is scaled by
+    ``(h / h_calibrated) ** INTERVAL_POWER``; between two, quantiles are interpolated linearly.
+
+    Args:
+        intervals: phase, horizon, q025, q10, q90, q975 (from :func:`calibrate_intervals` or
+            :func:`intervals_from_backtest`).
+        phase: ``primary`` or ``secondary``.
+        horizon: years after the jump-off (0 gives zero-width intervals).
+
+    Returns:
+        ``{"q025": ..., "q10": ..., "q90": ..., "q975": ...}`` (natural-log errors).
+
+    Raises:
+        ModelError: when ``intervals`` has no row for ``phase``.
+    """
+    rows = intervals[intervals["phase"] == phase].sort_values("horizon")
+    if rows.empty:
+        raise ModelError(f"no prediction-interval calibration for {phase}")
+    hs = rows["horizon"].to_numpy(dtype=float)
+    out = {}
+    for key in _QUANTILES:
+        values = rows[key].to_numpy(dtype=float)
+        if horizon <= 0:
+            out[key] = 0.0
+        elif horizon <= hs[0]:
+            out[key] = float(values[0] * (horizon / hs[0]) ** INTERVAL_POWER)
+        elif horizon >= hs[-1]:
+            out[key] = float(values[-1] * (horizon / hs[-1]) ** INTERVAL_POWER)
+        else:
+            out[key] = float(np.interp(horizon, hs, values))
+    return out
+
+
+def intervals_from_backtest(backtest_table: pd.DataFrame) -> pd.DataFrame:
+    """Return log-error quantiles per phase and horizon measured in a backtest (for projections after it).
+
+    Args:
+        backtest_table: :func:`backtest`'s table (pupils and actual_pupils).
+
+    Returns:
+        DataFrame phase, horizon, n, q025, q10, q90, q975 of log(actual / projected); the
+        quantiles are made monotone in the horizon (an interval never narrows further ahead)
+        and to include 0 (an interval always contains its projection; where the backtest's
+        errors were all one-sided this widens the interval on the other side).
+    """
+    frame = backtest_table.assign(_e=np.log(backtest_table["actual_pupils"] / backtest_table["pupils"]))
+    frame = frame[np.isfinite(frame["_e"])]
+    rows = []
+    for (phase, horizon), group in frame.groupby(["phase", "horizon"]):
+        rows.append({"phase": phase, "horizon": int(horizon), "n": int(len(group)), **{k: float(group["_e"].quantile(q)) for k, q in _QUANTILES.items()}})
+    out = pd.DataFrame(rows).sort_values(["phase", "horizon"]).reset_index(drop=True)
+    for key in _QUANTILES:
+        widen = np.minimum.accumulate if key in ("q025", "q10") else np.maximum.accumulate
+        out[key] = out.groupby("phase")[key].transform(lambda v: widen(v.to_numpy()))
+        out[key] = out[key].clip(upper=0.0) if key in ("q025", "q10") else out[key].clip(lower=0.0)
+    return out
+
+
+def project_rolls(
+    la_population: pd.DataFrame,
+    rolls: pd.DataFrame,
+    jump_off: str | dict[str, str],
+    years_ahead: int,
+    intervals: pd.DataFrame,
+    authorities: list[str] | None = None,
+) -> DemandResult:
+    """Project pupils on roll per authority and phase from a jump-off year, with intervals.
+
+    Args:
+        la_population: authority_code, year (2019, 2020), age (0-90), population.
+        rolls: authority_code, phase, academic_year, pupils (see :func:`rolls_from_scorecard`).
+        jump_off: academic year of the roll to start from (``"2018/19"``); ``"latest"`` takes
+            each authority's latest known roll.
+        years_ahead: academic years to project after the jump-off.
+        intervals: from :func:`calibrate_intervals`.
+        authorities: authority codes to project (default all with population).
+
+    Returns:
+        :class:`DemandResult`: table with authority_code, phase, academic_year, origin
+        (jump-off year), horizon (years after it; 0 is the jump-off roll itself), pupils,
+        pupils_lower_80, pupils_upper_80, pupils_lower_95, pupils_upper_95, participation
+        (pupils per child of the phase's ages at the jump-off), children (of the phase's
+        ages, projected). Problems name each authority and phase left out and the input it lacks.
+    """
+    problems: list[str] = []
+    known = rolls.dropna(subset=["pupils"])
+    if jump_off == "latest":
+        origin = known.sort_values("academic_year").groupby(["authority_code", "phase"])["academic_year"].last()
+    else:
+        origin = known[known["academic_year"] == jump_off].set_index(["authority_code", "phase"])["academic_year"]
+    origin_end = origin.map(academic_year_end)
+    last_year = int(origin_end.max()) + years_ahead if len(origin_end) else 2021
+    pop = _population_path(la_population, max(last_year, 2021))
+    problems.extend(pop.problems)
+    bad_pop = {p.split(":")[0] for p in pop.problems}
+    wanted = list(pop.codes) if authorities is None else list(authorities)
+    missing_pop = [c for c in wanted if c not in set(pop.codes)]
+    problems.extend(f"{c}: no population by age (la_population) for this authority" for c in missing_pop)
+    roll_value = known.set_index(["authority_code", "phase", "academic_year"])["pupils"]
+    index = {c: i for i, c in enumerate(pop.codes)}
+    tables = []
+    for phase in PHASES:
+        rows_code, rows_origin = [], []
+        for code in wanted:
+            if code not in index or code in bad_pop:
+                continue
+            if (code, phase) not in origin.index:
+                what = f"{jump_off} {phase} roll" if jump_off != "latest" else f"{phase} roll at all"
+                problems.append(f"{code}: {phase} not projected: the scorecard has no {what} (published as missing or not applicable)")
+                continue
+            rows_code.append(code)
+            rows_origin.append(int(origin_end[(code, phase)]))
+        if not rows_code:
+            continue
+        idx = np.array([index[c] for c in rows_code])
+        start = np.array(rows_origin)
+        start_pupils = np.array([roll_value[(c, phase, academic_year(y))] for c, y in zip(rows_code, start)])
+        start_children = np.array([children_of_phase(pop.by_year[y][i], phase) for i, y in zip(idx, start)])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            participation = np.where(start_children > 0, start_pupils / start_children, 0.0)
+        horizons = np.arange(0, years_ahead + 1)
+        for h in horizons:
+            children = np.array([children_of_phase(pop.by_year[y + h][i], phase) for i, y in zip(idx, start)])
+            pupils = participation * children
+            qs = interval_quantiles(intervals, phase, int(h))
+            frame = pd.DataFrame(
+                {
+                    "authority_code": rows_code,
+                    "phase": phase,
+                    "academic_year": [academic_year(y + h) for y in start],
+                    "origin": [academic_year(y) for y in start],
+                    "horizon": int(h),
+                    "pupils": pupils,
+                    "pupils_lower_80": pupils * np.exp(qs["q10"]),
+                    "pupils_upper_80": pupils * np.exp(qs["q90"]),
+                    "pupils_lower_95": pupils * np.exp(qs["q025"]),
+                    "pupils_upper_95": pupils * np.exp(qs["q975"]),
+                    "participation": participation,
+                    "children": children,
+                }
+            )
+            tables.append(frame)
+    columns = ["authority_code", "phase", "academic_year", "origin", "horizon", "pupils", "pupils_lower_80", "pupils_upper_80",
+               "pupils_lower_95", "pupils_upper_95", "participation", "children"]
+    table = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=columns)
+    table = table.sort_values(["authority_code", "phase", "academic_year"]).reset_index(drop=True)
+    return DemandResult(table, problems)
+
+
+# --------------------------------------------------------------------------------------------
+# capacity and surplus
+
+
+def add_capacity(projection: pd.DataFrame, capacity: pd.DataFrame, hold_latest: bool = True) -> pd.DataFrame:
+    """Add capacity, surplus, percentage of spare places and the DfE operating-margin flags.
+
+    Args:
+        projection: authority_code, phase, academic_year, pupils (and any other columns).
+        capacity: authority_code, phase, academic_year, capacity (places).
+        hold_latest: for years after the latest published capacity, hold that capacity
+            (places planned but not yet published are not counted).
+
+    Returns:
+        ``projection`` with capacity (places), surplus (places - pupils; negative is a
+        shortfall), pct_spare (100 * surplus / capacity, percent), below_2pct_margin and
+        below_5pct_margin (bool; pct_spare under the DfE's 2% / 5% operating margins; False
+        where capacity is unknown), capacity_year (the academic year the capacity is from).
+    """
+    known = capacity.dropna(subset=["capacity"]).copy()
+    known["_end"] = known["academic_year"].map(academic_year_end).astype("int64")
+    out = projection.copy()
+    for frame in (known, out):
+        frame["authority_code"] = frame["authority_code"].astype(str)
+        frame["phase"] = frame["phase"].astype(str)
+    out["_end"] = out["academic_year"].map(academic_year_end).astype("int64")
+    out = out.sort_values("_end")
+    known = known.sort_values("_end")[["authority_code", "phase", "_end", "capacity", "academic_year"]].rename(columns={"academic_year": "capacity_year"})
+    if hold_latest:
+        merged = pd.merge_asof(out, known.rename(columns={"_end": "_cap_end"}), left_on="_end", right_on="_cap_end", by=["authority_code", "phase"], direction="backward")
+        # years before the first published capacity get none (not the future's)
+        merged = merged.drop(columns=["_cap_end"])
+    else:
+        merged = out.merge(known, on=["authority_code", "phase", "_end"], how="left")
+    merged["capacity"] = merged["capacity"].astype("float64")
+    merged["surplus"] = merged["capacity"] - merged["pupils"]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        merged["pct_spare"] = np.where(merged["capacity"] > 0, 100.0 * merged["surplus"] / merged["capacity"], np.nan)
+    low, high = OPERATING_MARGINS_PCT
+    merged["below_2pct_margin"] = merged["pct_spare"] < low
+    merged["below_5pct_margin"] = merged["pct_spare"] < high
+    merged = merged.drop(columns=["_end"])
+    return merged.sort_values(["authority_code", "phase", "academic_year"]).reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------------------------
+# the whole job: projection plus backtest years
+
+
+BACKTEST_ORIGINS: dict[str, tuple[str, ...]] = {
+    "2018/19": ("2022/23", "2023/24", "2024/25"),
+    "2022/23": ("2023/24", "2024/25"),
+    "2023/24": ("2024/25",),
+}
+
+
+def backtest(la_population: pd.DataFrame, scorecard: pd.DataFrame, intervals: pd.DataFrame | None = None) -> DemandResult:
+    """Project the scorecard years 2022/23-2024/25 from earlier rolls and compare with the actual rolls.
+
+    Origins (:data:`BACKTEST_ORIGINS`): the 2018/19 roll (4-6 years ahead), then the 2022/23
+    and 2023/24 rolls (1-2 years ahead, rolling origin). A projection never sees the roll it is
+    scored against; intervals come from 2014/15 -> 2018/19 (:func:`calibrate_intervals`).
+
+    Args:
+        la_population: authority_code, year (2019, 2020), age, population.
+        scorecard: the store table ``scorecard``.
+        intervals: from :func:`calibrate_intervals` (computed when None).
+
+    Returns:
+        :class:`DemandResult`: authority_code, phase, origin, academic_year, horizon (years),
+        pupils (projected), pupils_lower_80/upper_80/lower_95/upper_95, actual_pupils,
+        pct_error (100 * (projected - actual) / actual), abs_pct_error, inside_80, inside_95;
+        problems name authorities/phases without an origin roll or an actual to score.
+    """
+    rolls = rolls_from_scorecard(scorecard)
+    if intervals is None:
+        intervals = calibrate_intervals(la_population, rolls)
+    parts, problems = [], []
+    for origin, targets in BACKTEST_ORIGINS.items():
+        # the projection sees no roll after its origin
+        seen = rolls[rolls["academic_year"].map(academic_year_end) <= academic_year_end(origin)]
+        years = max(academic_year_end(t) for t in targets) - academic_year_end(origin)
+        result = project_rolls(la_population, seen, origin, years, intervals)
+        problems.extend(f"backtest from {origin}: {p}" for p in result.problems)
+        parts.append(result.table[result.table["academic_year"].isin(targets)])
+    table = pd.concat(parts, ignore_index=True)
+    actual = rolls[["authority_code", "phase", "academic_year", "pupils"]].rename(columns={"pupils": "actual_pupils"})
+    table = table.merge(actual, on=["authority_code", "phase", "academic_year"], how="left")
+    unscored = table["actual_pupils"].isna() | (table["actual_pupils"] <= 0)
+    for row in table[unscored].itertuples():
+        problems.append(f"{row.authority_code}: {row.phase} {row.academic_year} not scored: the scorecard roll is missing or zero")
+    table = table[~unscored].copy()
+    table["pct_error"] = 100.0 * (table["pupils"] - table["actual_pupils"]) / table["actual_pupils"]
+    table["abs_pct_error"] = table["pct_error"].abs()
+    table["inside_80"] = table["actual_pupils"].between(table["pupils_lower_80"], table["pupils_upper_80"])
+    table["inside_95"] = table["actual_pupils"].between(table["pupils_lower_95"], table["pupils_upper_95"])
+    columns = ["authority_code", "phase", "origin", "academic_year", "horizon", "pupils", "pupils_lower_80", "pupils_upper_80",
+               "pupils_lower_95", "pupils_upper_95", "actual_pupils", "pct_error", "abs_pct_error", "inside_80", "inside_95"]
+    table = table[columns].sort_values(["phase", "horizon", "authority_code", "origin"]).reset_index(drop=True)
+    return DemandResult(table, list(dict.fromkeys(problems)))
+
+
+def authority_forecast_accuracy(scorecard: pd.DataFrame) -> pd.DataFrame:
+    """Return the authorities' own published forecast errors in long form.
+
+    Args:
+        scorecard: the store table ``scorecard``.
+
+    Returns:
+        DataFrame authority_code, phase, academic_year, horizon (1 or 3 years), pct_error
+        (100 * (forecast - actual) / actual; ``For_1_P``... times 100), NaN rows dropped.
+    """
+    parts = []
+    for phase in PHASES:
+        for horizon in (1, 3):
+            column = f"{phase}_forecast_error_{horizon}y"
+            part = scorecard[["authority_code", "academic_year", column]].rename(columns={column: "pct_error"})
+            parts.append(part.assign(phase=phase, horizon=horizon, pct_error=100.0 * part["pct_error"]))
+    out = pd.concat(parts, ignore_index=True).dropna(subset=["pct_error"])
+    return out[["authority_code", "phase", "academic_year", "horizon", "pct_error"]].reset_index(drop=True)
+
+
+def _summary(errors: pd.DataFrame, inside: bool) -> pd.DataFrame:
+    grouped = errors.groupby(["phase", "horizon"])
+    out = grouped["pct_error"].agg(
+        n="size",
+        median_ape=lambda e: float(e.abs().median()),
+        p90_ape=lambda e: float(e.abs().quantile(0.9)),
+        bias=lambda e: float(e.mean()),
+        median_bias=lambda e: float(e.median()),
+    )
+    if inside:
+        out["coverage_80"] = grouped["inside_80"].mean()
+        out["coverage_95"] = grouped["inside_95"].mean()
+    return out
+
+
+def backtest_summary(backtest_table: pd.DataFrame, scorecard: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Summarise a backtest per phase and horizon, beside the authorities' own forecast accuracy.
+
+    Args:
+        backtest_table: :func:`backtest`'s table.
+        scorecard: the store table ``scorecard`` for the authorities' ``For_1_*``/``For_3_*``
+            (their forecasts' errors for the same years 2022/23-2024/25); None leaves them out.
+
+    Returns:
+        DataFrame indexed by phase and horizon (years) with n, median_ape, p90_ape (percent),
+        bias and median_bias (mean and median of 100 * (projected - actual) / actual; positive
+        is over-projection), coverage_80 and coverage_95 (share of actuals inside the
+        intervals); and with ``scorecard``, la_n, la_median_ape, la_p90_ape, la_bias for the
+        authorities' own forecasts at horizons 1 and 3.
+    """
+    ours = _summary(backtest_table, inside=True)
+    if scorecard is None:
+        return ours
+    theirs = _summary(authority_forecast_accuracy(scorecard), inside=False)[["n", "median_ape", "p90_ape", "bias"]]
+    theirs.columns = ["la_" + c for c in theirs.columns]
+    out = ours.join(theirs, how="outer")
+    out["n"] = out["n"].fillna(0).astype(int)
+    out["la_n"] = out["la_n"].fillna(0).astype(int)
+    return out.sort_index()
+
+
+def project_demand(
+    la_population: pd.DataFrame,
+    scorecard: pd.DataFrame,
+    years_ahead: int = 10,
+    authorities: list[str] | None = None,
+    include_backtest: bool = True,
+) -> DemandResult:
+    """Project primary and secondary pupils 10 years ahead from the latest roll, with capacity and surplus.
+
+    Args:
+        la_population: authority_code, year (2019, 2020), age (0-90), population.
+        scorecard: the store table ``scorecard`` (rolls, capacity).
+        years_ahead: academic years to project after each authority's latest roll.
+        authorities: authority codes (default all).
+        include_backtest: add the backtest years 2022/23-2024/25 projected from the 2018/19
+            roll (kind ``backtest``, with the actual roll beside them).
+
+    Returns:
+        :class:`DemandResult` whose table has authority_code, phase, academic_year, kind
+        (``actual`` for the jump-off roll, ``projection``, ``backtest``), origin, horizon, pupils,
+        pupils_lower_80, pupils_upper_80, pupils_lower_95, pupils_upper_95, actual_pupils,
+        capacity, surplus, pct_spare, below_2pct_margin, below_5pct_margin, capacity_year.
+        Problems name every authority/phase left out and what it lacks; the rest still run.
+    """
+    rolls = rolls_from_scorecard(scorecard)
+    intervals = calibrate_intervals(la_population, rolls)
+    bt = backtest(la_population, scorecard, intervals)
+    forward = intervals_from_backtest(bt.table)
+    result = project_rolls(la_population, rolls, "latest", years_ahead, forward, authorities)
+    table = result.table.assign(kind=np.where(result.table["horizon"] == 0, "actual", "projection"))
+    problems = list(result.problems)
+    if include_backtest:
+        rows = bt.table[bt.table["origin"] == "2018/19"]
+        if authorities is not None:
+            rows = rows[rows["authority_code"].isin(authorities)]
+            problems.extend(p for p in bt.problems if p.split(": ", 1)[-1].split(":")[0] in authorities)
+        else:
+            problems.extend(p for p in bt.problems if p.startswith("backtest from 2018/19"))
+        keep = [c for c in table.columns if c in rows.columns] + ["actual_pupils"]
+        table = pd.concat([table, rows[keep].assign(kind="backtest")], ignore_index=True)
+    actual = rolls[["authority_code", "phase", "academic_year", "pupils"]].rename(columns={"pupils": "_actual"})
+    table = table.merge(actual, on=["authority_code", "phase", "academic_year"], how="left")
+    if "actual_pupils" not in table:
+        table["actual_pupils"] = np.nan
+    table["actual_pupils"] = table["actual_pupils"].fillna(table["_actual"])
+    table = table.drop(columns=["_actual"])
+    table = add_capacity(table, capacity_from_scorecard(scorecard))
+    for row in table[(table["kind"] == "projection") & table["capacity"].isna()].drop_duplicates(["authority_code", "phase"]).itertuples():
+        problems.append(f"{row.authority_code}: {row.phase} capacity unknown (the scorecard publishes no PriCap/SecCap): no surplus")
+    order = ["authority_code", "phase", "academic_year", "kind", "origin", "horizon", "pupils", "pupils_lower_80", "pupils_upper_80",
+             "pupils_lower_95", "pupils_upper_95", "actual_pupils", "capacity", "surplus", "pct_spare", "below_2pct_margin",
+             "below_5pct_margin", "capacity_year"]
+    kind_order = table["kind"].map({"backtest": 0, "actual": 1, "projection": 2})
+    table = table.assign(_k=kind_order).sort_values(["authority_code", "phase", "academic_year", "_k"]).drop(columns="_k")
+    return DemandResult(table[order].reset_index(drop=True), problems)
