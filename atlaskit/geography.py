@@ -108,7 +108,8 @@ def build_authority_codes(
 
     Args:
         authorities: the current authorities (column authority_code).
-        districts: current lower-tier districts (district_code, authority_code).
+        districts: current lower-tier districts (district_code, authority_code; district_name
+            used in notes when present).
         la_codes: all district codes since 2018 (:func:`atlaskit.sources.geography.read_la_codes`:
             district_code, district_name, authority_code of the current authority, is_current).
         changes: code changes (:func:`atlaskit.sources.geography.read_authority_changes`).
@@ -130,7 +131,8 @@ def build_authority_codes(
 
     for row in districts.sort_values("district_code").itertuples(index=False):
         if row.district_code not in seen:
-            rows.append((row.district_code, row.authority_code, "district", "lower-tier district of the county"))
+            name = f" {row.district_name}" if "district_name" in districts.columns else ""
+            rows.append((row.district_code, row.authority_code, "district", f"lower-tier district{name} of county {row.authority_code}"))
             seen.add(row.district_code)
 
     english = la_codes[la_codes["district_code"].str.startswith("E")]

@@ -16,24 +16,30 @@ Tables (CRS EPSG:27700, British National Grid metres, unless said):
 ``authorities`` (GeoParquet)
     authority_code (E06/E08/E09/E10), authority_name, authority_type (``unitary``,
     ``metropolitan``, ``london``, ``county``), region_code, region_name, la_number (DfE
-    3-digit, Int), n_lsoas, n_schools (open state-funded), geometry (MultiPolygon, 27700).
-``authorities_display`` (GeoParquet, EPSG:4326, simplified, 5 decimals)
+    3-digit, Int), n_lsoas, n_schools (open state-funded), geometry (Polygon/MultiPolygon,
+    27700; the union of the authority's LSOAs, so counties are assembled from their districts).
+``authorities_display`` (GeoParquet, EPSG:4326, coverage-simplified at 50 m, 5 decimals)
     authority_code, geometry.
 ``authority_codes``
     code (any ONS E-code or DfE 3-digit number, as text), authority_code (current),
-    kind (``current``, ``retired``, ``la_number``, ``district``), note.
+    kind (``current``, ``retired``, ``la_number``, ``district``), note. A code whose area split
+    (Northamptonshire E10000021 / DfE 928, Cumbria E10000006 / 909, Dorset county E10000009 /
+    835) has one row per successor, main successor first; all others have one row.
 ``districts``
     district_code, district_name, authority_code.
 ``lsoas`` (GeoParquet, sorted by authority_code, 1,000-row groups, covering bbox)
     lsoa11_code, lsoa11_name, district_code, authority_code, region_code,
-    easting, northing (population-weighted or geometric centroid, metres),
+    easting, northing (the published LSOA centroid BNG_E/BNG_N, metres, int),
     age_0_2019 ... age_18_2019, age_0_2020 ... age_18_2020 (children by single year of age),
     imd_score, imd_rank, imd_decile, idaci_score, idaci_rank, idaci_decile (ranks within England,
-    1 = most deprived), ruc11_code, ruc11_name, geometry (Polygon/MultiPolygon, 27700).
-``lsoas_display`` (GeoParquet, EPSG:4326, coverage-simplified, 5 decimals)
+    1 = most deprived; imd_score is always <NA>: File_5 scores are not in the data folder),
+    ruc11_code, ruc11_name, geometry (Polygon/MultiPolygon, 27700; coverage-cleaned so each
+    point lies in exactly one LSOA).
+``lsoas_display`` (GeoParquet, EPSG:4326, coverage-simplified at 50 m, 5 decimals)
     lsoa11_code, authority_code, geometry.
 ``la_population``
-    authority_code, year (2019, 2020), age (0-90), population.
+    authority_code, year (2019, 2020), age (0-90; 90 means 90 and over), population (int;
+    summed from districts on current boundaries).
 ``schools`` (GeoParquet, points, sorted by authority_code)
     urn, school_name, la_number, authority_code, laestab, postcode, phase (``primary``,
     ``secondary``, ``all-through``, ``16 plus``, ``nursery``, ``special``, ``pru``, ``other``),

@@ -112,7 +112,6 @@ def build(data_dir: Path, tables: dict | None = None) -> dict:
 
     raw_geoms = boundaries.geometry.to_numpy()
     n_invalid = int((~shapely.is_valid(raw_geoms)).sum())
-    coverage_valid_before = bool(shapely.coverage_is_valid(raw_geoms))
     boundaries = boundaries.set_geometry(geo.clean_coverage(raw_geoms), crs=sources.BNG)
     lap("clean coverage")
 
@@ -165,7 +164,7 @@ def build(data_dir: Path, tables: dict | None = None) -> dict:
     notes = [
         f"geography: {len(lsoas):,} LSOAs in {len(authorities)} authorities ({', '.join(f'{k} {v}' for k, v in authorities['authority_type'].value_counts().sort_index().items())}); "
         f"{len(districts)} districts; {len(authority_codes):,} codes mapped",
-        f"geography: LSOA coverage valid before cleaning: {coverage_valid_before}; {n_invalid} invalid polygon(s) repaired; coverage cleaned",
+        f"geography: {n_invalid} invalid LSOA polygon(s) repaired (make_valid); LSOA coverage cleaned (shapely.coverage_clean)",
         f"geography: lsoas_display {v0:,} -> {v1:,} vertices ({v1 / v0:.0%}), WKB {b0 / 1e6:.1f} -> {b1 / 1e6:.1f} MB (coverage-simplified {DISPLAY_TOLERANCE_M:g} m, {DISPLAY_DECIMALS} decimals)",
         f"geography: authorities_display {a0:,} -> {a1:,} vertices ({a1 / a0:.0%}), WKB {ab0 / 1e6:.1f} -> {ab1 / 1e6:.1f} MB",
         "geography: imd_score is missing (File_5 scores not in the data folder); IDACI ranks re-ranked within England from File_7a",
