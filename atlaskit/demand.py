@@ -86,8 +86,11 @@ __all__ = [
     "backtest",
     "backtest_summary",
     "authority_forecast_accuracy",
+    "project_lsoa_children",
     "school_demand",
+    "planning_groups",
     "planning_area_demand",
+    "first_shortfall",
 ]
 
 PHASES = ("primary", "secondary")
@@ -755,8 +758,8 @@ def _summary(errors: pd.DataFrame, inside: bool) -> pd.DataFrame:
         median_bias=lambda e: float(e.median()),
     )
     if inside:
-        out["coverage_80"] = grouped["inside_80"].mean()
-        out["coverage_95"] = grouped["inside_95"].mean()
+        out["coverage_80_pct"] = 100.0 * grouped["inside_80"].mean()
+        out["coverage_95_pct"] = 100.0 * grouped["inside_95"].mean()
     return out
 
 
@@ -771,8 +774,8 @@ def backtest_summary(backtest_table: pd.DataFrame, scorecard: pd.DataFrame | Non
     Returns:
         DataFrame indexed by phase and horizon (years) with n, median_ape, p90_ape (percent),
         bias and median_bias (mean and median of 100 * (projected - actual) / actual; positive
-        is over-projection), coverage_80 and coverage_95 (share of actuals inside the
-        intervals); and with ``scorecard``, la_n, la_median_ape, la_p90_ape, la_bias for the
+        is over-projection), coverage_80_pct and coverage_95_pct (percentage of actuals inside
+        the intervals); and with ``scorecard``, la_n, la_median_ape, la_p90_ape, la_bias for the
         authorities' own forecasts at horizons 1 and 3.
     """
     ours = _summary(backtest_table, inside=True)
@@ -841,3 +844,182 @@ def project_demand(
     kind_order = table["kind"].map({"backtest": 0, "actual": 1, "projection": 2})
     table = table.assign(_k=kind_order).sort_values(["authority_code", "phase", "academic_year", "_k"]).drop(columns="_k")
     return DemandResult(table[order].reset_index(drop=True), problems)
+
+
+# --------------------------------------------------------------------------------------------
+# small areas: LSOA children -> schools (modelled flows) -> planning areas
+
+
+LSOA_AGES = 19  # ages 0-18 in the lsoas table
+
+
+def project_lsoa_children(lsoas: pd.DataFrame, la_population: pd.DataFrame, last_year: int, base_year: int = 2020) -> pd.DataFrame:
+    """Project the children of each LSOA by phase, rolling its own age structure forward.
+
+    Each LSOA's children by single year of age at mid-``base_year`` are aged one year at a time
+    with its authority's cohort ratios (as for the authority projection); the youngest cohorts
+    follow the authority's projected children aged 0, shared in proportion to the LSOA's
+    children aged 0 at the base.
+
+    Args:
+        lsoas: lsoa11_code, authority_code, age_0_<base_year> ... age_18_<base_year> (and
+            age_*_2019 for the 2019 column of the result when present).
+        la_population: authority_code, year (2019, 2020), age, population.
+        last_year: last mid-year to project.
+        base_year: mid-year of the LSOA counts to start from (2020).
+
+    Returns:
+        DataFrame lsoa11_code, authority_code, year (mid-year), phase, children; years from
+        2019 (observed, when the 2019 columns exist) and ``base_year`` to ``last_year``.
+
+    Raises:
+        ModelError: naming authorities of the LSOAs that have no population by age.
+    """
+    pop = _population_path(la_population, max(last_year, base_year + 1))
+    index = {c: i for i, c in enumerate(pop.codes)}
+    codes = lsoas["authority_code"].astype(str).to_numpy()
+    missing = sorted({c for c in codes if c not in index})
+    if missing:
+        raise ModelError(f"no population by age for authority(ies) {', '.join(missing[:5])}: cannot project their LSOAs")
+    rows = np.array([index[c] for c in codes])
+    base = lsoas[[f"age_{a}_{base_year}" for a in range(LSOA_AGES)]].to_numpy(dtype=float)
+    years = last_year - base_year
+    la_age0 = np.stack([pop.by_year[base_year + k][:, 0] for k in range(1, years + 1)], axis=1) if years > 0 else np.zeros((len(pop.codes), 0))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share0 = np.where(pop.by_year[base_year][rows, 0] > 0, base[:, 0] / pop.by_year[base_year][rows, 0], 0.0)
+    age0 = la_age0[rows] * share0[:, None]
+    ratios = pop.ratios[rows, : LSOA_AGES - 1]
+    path = project_population(base, ratios, None, years, age0=age0)
+    parts = []
+    observed = {base_year + k: path[:, k] for k in range(years + 1)}
+    if all(f"age_{a}_2019" in lsoas.columns for a in range(LSOA_AGES)) and base_year != 2019:
+        observed[2019] = lsoas[[f"age_{a}_2019" for a in range(LSOA_AGES)]].to_numpy(dtype=float)
+    for year, counts in sorted(observed.items()):
+        for phase in PHASES:
+            parts.append(pd.DataFrame({"lsoa11_code": lsoas["lsoa11_code"].to_numpy(), "authority_code": codes, "year": year, "phase": phase,
+                                       "children": children_of_phase(counts, phase)}))
+    return pd.concat(parts, ignore_index=True)
+
+
+def school_demand(flows: pd.DataFrame, lsoa_children: pd.DataFrame, base_year: int = 2019, years: list[int] | None = None) -> pd.DataFrame:
+    """Project pupils per school by carrying each LSOA's flows forward with its children.
+
+    ``pupils[school, t] = sum over LSOAs of flow[lsoa, school] * children[lsoa, t] / children[lsoa, base]``:
+    every LSOA keeps sending the same share of its children of the phase's ages to each school.
+
+    Args:
+        flows: urn, lsoa11_code, phase, pupils (modelled or observed, at ``base_year``).
+        lsoa_children: :func:`project_lsoa_children`'s table.
+        base_year: mid-year the flows describe (2019 for flows modelled from January 2019 rolls).
+        years: mid-years wanted (default all in ``lsoa_children`` after ``base_year``).
+
+    Returns:
+        DataFrame urn, phase, academic_year (ending in each mid-year), pupils, plus
+        unmatched_pupils (flows whose LSOA has no children of the phase at the base: carried
+        unchanged, not dropped).
+    """
+    children = lsoa_children.set_index(["lsoa11_code", "phase", "year"])["children"]
+    base = lsoa_children[lsoa_children["year"] == base_year].set_index(["lsoa11_code", "phase"])["children"]
+    if years is None:
+        years = sorted(y for y in lsoa_children["year"].unique() if y > base_year)
+    f = flows[["urn", "lsoa11_code", "phase", "pupils"]].copy()
+    key = pd.MultiIndex.from_frame(f[["lsoa11_code", "phase"]].astype(str))
+    f["_base"] = base.reindex(key).to_numpy()
+    unmatched = ~(f["_base"] > 0)
+    parts = []
+    for year in [base_year, *years]:
+        now = children.reindex(pd.MultiIndex.from_arrays([key.get_level_values(0), key.get_level_values(1), np.full(len(f), year)])).to_numpy()
+        with np.errstate(divide="ignore", invalid="ignore"):
+            growth = np.where(unmatched, 1.0, now / f["_base"].to_numpy())
+        growth = np.where(np.isfinite(growth), growth, 1.0)
+        part = f.assign(pupils=f["pupils"] * growth, unmatched_pupils=np.where(unmatched, f["pupils"], 0.0))
+        part = part.groupby(["urn", "phase"], as_index=False)[["pupils", "unmatched_pupils"]].sum()
+        parts.append(part.assign(academic_year=academic_year(year)))
+    out = pd.concat(parts, ignore_index=True)
+    return out[["urn", "phase", "academic_year", "pupils", "unmatched_pupils"]].sort_values(["urn", "phase", "academic_year"]).reset_index(drop=True)
+
+
+def planning_groups(schools: pd.DataFrame, cluster_km: float = 3.0) -> pd.Series:
+    """Return each school's planning group: its SCAP 2015 planning area, else a cluster of nearby schools.
+
+    Schools without a planning-area code are grouped per authority by single-linkage clustering
+    of their coordinates (schools within ``cluster_km`` of one another join one cluster), named
+    ``<authority_code>-cluster-<n>``; schools without coordinates are ``<authority_code>-unlocated``.
+
+    Args:
+        schools: urn, authority_code, planning_area_code, easting, northing (metres, EPSG:27700).
+        cluster_km: linkage distance (km).
+
+    Returns:
+        Series of group names indexed like ``schools``.
+    """
+    from scipy.cluster.hierarchy import fcluster, linkage
+
+    group = schools["planning_area_code"].astype("string").str.strip()
+    group = group.where(group.notna() & (group != ""), pd.NA).astype(object)
+    todo = group.isna()
+    for code, part in schools[todo].groupby("authority_code"):
+        located = part[["easting", "northing"]].notna().all(axis=1)
+        group.loc[part.index[~located]] = f"{code}-unlocated"
+        xy = part.loc[located, ["easting", "northing"]].to_numpy(dtype=float)
+        if len(xy) == 1:
+            labels = np.array([1])
+        elif len(xy) > 1:
+            labels = fcluster(linkage(xy, method="single"), t=cluster_km * 1000.0, criterion="distance")
+        else:
+            continue
+        group.loc[part.index[located]] = [f"{code}-cluster-{n}" for n in labels]
+    return group.astype("string")
+
+
+def planning_area_demand(school_pupils: pd.DataFrame, schools: pd.DataFrame, cluster_km: float = 3.0) -> pd.DataFrame:
+    """Sum projected pupils per planning group and compare them with the groups' 2015 capacity.
+
+    Args:
+        school_pupils: :func:`school_demand`'s table (urn, phase, academic_year, pupils).
+        schools: urn, authority_code, planning_area_code, easting, northing,
+            capacity_primary_2015, capacity_secondary_2015, capacity_2015 (places, SCAP May 2015).
+        cluster_km: see :func:`planning_groups`.
+
+    Returns:
+        DataFrame authority_code, planning_group, phase, academic_year, pupils, capacity
+        (places of the group's schools with capacity for that phase), surplus, pct_spare,
+        below_2pct_margin, below_5pct_margin, n_schools, n_schools_without_capacity.
+    """
+    info = schools.set_index("urn")
+    groups = planning_groups(schools.reset_index(drop=True), cluster_km)
+    groups.index = schools["urn"].to_numpy()
+    frame = school_pupils.copy()
+    frame["authority_code"] = frame["urn"].map(info["authority_code"])
+    frame["planning_group"] = frame["urn"].map(groups)
+    phase_capacity = np.where(frame["phase"] == "primary", frame["urn"].map(info["capacity_primary_2015"]), frame["urn"].map(info["capacity_secondary_2015"]))
+    phase_capacity = pd.Series(phase_capacity, index=frame.index, dtype="float64")
+    frame["capacity"] = phase_capacity.fillna(frame["urn"].map(info["capacity_2015"]).astype("float64"))
+    frame["_no_capacity"] = frame["capacity"].isna()
+    frame["planning_group"] = frame["planning_group"].fillna("unknown-school")
+    out = frame.groupby(["authority_code", "planning_group", "phase", "academic_year"], as_index=False, dropna=False).agg(
+        pupils=("pupils", "sum"), capacity=("capacity", "sum"), n_schools=("urn", "nunique"), n_schools_without_capacity=("_no_capacity", "sum")
+    )
+    out["surplus"] = out["capacity"] - out["pupils"]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["pct_spare"] = np.where(out["capacity"] > 0, 100.0 * out["surplus"] / out["capacity"], np.nan)
+    out["below_2pct_margin"] = out["pct_spare"] < OPERATING_MARGINS_PCT[0]
+    out["below_5pct_margin"] = out["pct_spare"] < OPERATING_MARGINS_PCT[1]
+    return out.sort_values(["authority_code", "phase", "planning_group", "academic_year"]).reset_index(drop=True)
+
+
+def first_shortfall(area_table: pd.DataFrame, margin_pct: float = OPERATING_MARGINS_PCT[0]) -> pd.DataFrame:
+    """Return, per planning group and phase, the first academic year spare places fall under ``margin_pct``.
+
+    Args:
+        area_table: :func:`planning_area_demand`'s (or :func:`project_demand`'s) table.
+        margin_pct: the operating margin (percent; 2 by default, 0 for an outright shortfall).
+
+    Returns:
+        DataFrame of the groups that fall short: the keys, first_short_year, pct_spare then;
+        sorted by year (where places will be short first).
+    """
+    keys = [k for k in ("authority_code", "planning_group", "phase") if k in area_table.columns]
+    short = area_table[area_table["pct_spare"] < margin_pct].sort_values("academic_year")
+    first = short.groupby(keys, as_index=False).first()[[*keys, "academic_year", "pct_spare"]]
+    return first.rename(columns={"academic_year": "first_short_year"}).sort_values(["first_short_year", *keys]).reset_index(drop=True)
