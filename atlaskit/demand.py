@@ -429,7 +429,7 @@ def _population_path(la_population: pd.DataFrame, last_year: int, first_year: in
     years = max(0, last_year - 2020)
     # births: each authority's 2020 children aged 0, moved with England's projected births
     national_path = project_population(national[1], national_ratios, birth_ratio(national), years)
-    index = national_path[1:, 0] / national[1, 0]
+    index = national_path[1:, 0] / national[1, 0] if national[1, 0] > 0 else np.ones(years)
     age0 = counts[:, 1, :1] * index[None, :]
     projected = project_population(counts[:, 1], ratios, None, years, age0=age0)
     by_year = {2019: counts[:, 0]}

@@ -1,0 +1,453 @@
+"""Unit, golden and property tests of atlaskit.demand on small populations made by code."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from atlaskit import demand as d
+from atlaskit.errors import ModelError
+
+AGES = 91
+
+
+def population(code: str, p2019: np.ndarray, p2020: np.ndarray) -> pd.DataFrame:
+    """Long la_population rows of one authority from two arrays of 91 ages."""
+    return pd.DataFrame(
+        {
+            "authority_code": code,
+            "year": np.repeat([2019, 2020], AGES),
+            "age": np.tile(np.arange(AGES), 2),
+            "population": np.concatenate([p2019, p2020]).astype(float),
+        }
+    )
+
+
+def growing_authority(code: str = "E06000001", growth: float = 1.1) -> pd.DataFrame:
+    """100 people at every age in mid-2019; every cohort grows by ``growth`` to mid-2020; 100 aged 0."""
+    p2019 = np.full(AGES, 100.0)
+    p2020 = np.full(AGES, 100.0 * growth)
+    p2020[0] = 100.0
+    return population(code, p2019, p2020)
+
+
+def intervals(q10: float = -0.04, q90: float = 0.02, q025: float = -0.08, q975: float = 0.05) -> pd.DataFrame:
+    return pd.DataFrame(
+        [{"phase": p, "n": 100, "horizon": 4, "q025": q025, "q10": q10, "q90": q90, "q975": q975} for p in d.PHASES]
+    )
+
+
+def rolls(rows: list[tuple[str, str, str, float]]) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=["authority_code", "phase", "academic_year", "pupils"]).assign(source="test")
+
+
+# ---------------------------------------------------------------- labels
+
+
+def test_academic_year_labels_round_trip():
+    assert d.academic_year(2025) == "2024/25"
+    assert d.academic_year(2000) == "1999/00"
+    for end in (2000, 2019, 2035):
+        assert d.academic_year_end(d.academic_year(end)) == end
+
+
+@pytest.mark.parametrize("label", ["2024/26", "2024-25", "24/25", "", "2024/2025"])
+def test_bad_academic_year_label_is_named(label):
+    with pytest.raises(ValueError, match="not like"):
+        d.academic_year_end(label)
+
+
+# ---------------------------------------------------------------- golden cohort arithmetic
+
+
+def test_cohort_ratios_golden_with_open_band():
+    early = np.array([10.0, 20.0, 30.0, 40.0])
+    late = np.array([99.0, 12.0, 22.0, 50.0])
+    ratios = d.cohort_ratios(early, late, smooth_ages=0)
+    np.testing.assert_allclose(ratios, [12 / 10, 22 / 20, 50 / (30 + 40)])
+
+
+def test_cohort_ratios_smoothing_is_a_moving_average_of_logs():
+    early = np.ones(10)
+    late = np.ones(10)
+    late[2] = 4.0  # ratio 4 at age 1 only
+    late[-1] = 2.0  # open band: 2 / (1 + 1)
+    ratios = d.cohort_ratios(early, late, smooth_ages=5)
+    np.testing.assert_allclose(np.log(ratios[:3]), [np.log(4) / 3, np.log(4) / 3, np.log(4) / 3])
+    assert ratios[3] == pytest.approx(1.0)
+
+
+def test_project_population_golden():
+    base = np.array([100.0, 90.0, 80.0, 70.0])  # age 3 is the open band
+    ratios = np.array([1.1, 0.9, 1.0])
+    path = d.project_population(base, ratios, None, 2, age0=np.array([50.0, 60.0]))
+    np.testing.assert_allclose(path[1], [50.0, 110.0, 81.0, 80.0 + 70.0])
+    np.testing.assert_allclose(path[2], [60.0, 55.0, 99.0, 81.0 + 150.0])
+
+
+def test_project_population_births_from_birth_ratio():
+    base = np.zeros(50)
+    base[20:45] = 10.0  # 250 adults of parent ages
+    path = d.project_population(base, np.ones(49), np.array(0.04), 1)
+    assert path[1, 0] == pytest.approx(0.04 * path[1, 20:45].sum())
+
+
+def test_backcast_undoes_projection():
+    base = np.arange(1.0, 21.0)
+    ratios = np.linspace(0.9, 1.1, 19)
+    forward = d.project_population(base, ratios, None, 3, age0=np.array([5.0, 5.0, 5.0]))[3]
+    back = d.backcast_population(forward, ratios, 3)
+    np.testing.assert_allclose(back[:16], base[:16])
+    assert np.isnan(back[-1])
+
+
+def test_roll_forward_year_groups_golden():
+    nxt = d.roll_forward_year_groups(np.array([10.0, 20.0, 30.0]), entrants=np.array(50.0), intake_ratio=0.5, progression_ratios=np.array([1.1, 0.9]))
+    np.testing.assert_allclose(nxt, [25.0, 11.0, 18.0])
+
+
+def test_split_year_groups_sums_and_follows_children():
+    groups = d.split_year_groups(np.array([700.0]), np.array([[100.0, 200.0, 400.0]]))
+    np.testing.assert_allclose(groups, [[100.0, 200.0, 400.0]])
+    assert d.split_year_groups(np.array(90.0), np.zeros(3)).sum() == pytest.approx(90.0)
+
+
+def test_tiny_authority_projection_golden():
+    """100 children at each age in mid-2019, every cohort grows 10% a year; 630 primary pupils in 2018/19."""
+    pop = growing_authority()
+    result = d.project_rolls(pop, rolls([("E06000001", "primary", "2018/19", 630.0)]), "2018/19", 6, intervals())
+    table = result.table.set_index("academic_year")
+    # participation 630 / 700 children aged 5-11 at mid-2019
+    assert table.loc["2018/19", "participation"] == pytest.approx(0.9)
+    # 2022/23 <- mid-2023 ages 5-11 <- mid-2020 ages 2-8 (110 each) grown 1.1 ** 3
+    assert table.loc["2022/23", "pupils"] == pytest.approx(0.9 * 7 * 110 * 1.1**3)
+    # 2024/25 <- mid-2020 ages 0-6: 100 + 6 * 110, grown 1.1 ** 5
+    assert table.loc["2024/25", "pupils"] == pytest.approx(0.9 * 760 * 1.1**5)
+    # the 80% interval at horizon 4 is the calibrated quantiles themselves
+    row = table.loc["2022/23"]
+    assert row["pupils_lower_80"] == pytest.approx(row["pupils"] * np.exp(-0.04))
+    assert row["pupils_upper_80"] == pytest.approx(row["pupils"] * np.exp(0.02))
+    # at horizon 1 they shrink with the square root of the horizon
+    row = table.loc["2019/20"]
+    assert row["pupils_upper_95"] == pytest.approx(row["pupils"] * np.exp(0.05 * 0.5))
+    assert result.problems and all("secondary not projected" in p for p in result.problems)
+
+
+def test_interval_quantiles_interpolate_and_scale():
+    iv = pd.DataFrame([{"phase": "primary", "horizon": h, "q025": -0.1 * h, "q10": -0.05 * h, "q90": 0.05 * h, "q975": 0.1 * h} for h in (1, 2, 4)])
+    assert d.interval_quantiles(iv, "primary", 3)["q90"] == pytest.approx(0.15)
+    assert d.interval_quantiles(iv, "primary", 16)["q90"] == pytest.approx(0.2 * 2)
+    assert d.interval_quantiles(iv, "primary", 0)["q10"] == 0.0
+    with pytest.raises(ModelError, match="secondary"):
+        d.interval_quantiles(iv, "secondary", 1)
+
+
+def test_intervals_from_backtest_are_monotone_and_contain_zero():
+    rng = np.random.default_rng(1)
+    rows = []
+    for h in (1, 2, 4):
+        for _ in range(200):
+            projected = 1000.0
+            actual = projected * np.exp(rng.normal(-0.02 * h, 0.01 * h))  # always over-projected
+            rows.append({"phase": "primary", "horizon": h, "pupils": projected, "actual_pupils": actual})
+    iv = d.intervals_from_backtest(pd.DataFrame(rows))
+    assert (iv["q90"] >= 0).all() and (iv["q10"] <= 0).all()
+    assert iv["q10"].is_monotonic_decreasing and iv["q025"].is_monotonic_decreasing
+
+
+# ---------------------------------------------------------------- properties
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    p2019=st.lists(st.integers(0, 5000), min_size=AGES, max_size=AGES),
+    p2020=st.lists(st.integers(0, 5000), min_size=AGES, max_size=AGES),
+    pupils=st.floats(0, 1e6),
+)
+def test_no_negative_pupils_and_intervals_bracket(p2019, p2020, pupils):
+    pop = population("E06000002", np.array(p2019), np.array(p2020))
+    result = d.project_rolls(pop, rolls([("E06000002", "secondary", "2018/19", pupils)]), "2018/19", 10, intervals())
+    table = result.table
+    assert len(table) == 11
+    assert (table["pupils"] >= 0).all() and np.isfinite(table["pupils"]).all()
+    assert (table["pupils_lower_95"] <= table["pupils_lower_80"] + 1e-9).all()
+    assert (table["pupils_lower_80"] <= table["pupils"] + 1e-9).all()
+    assert (table["pupils"] <= table["pupils_upper_80"] + 1e-9).all()
+
+
+@settings(max_examples=40, deadline=None)
+@given(p2019=st.lists(st.integers(1, 5000), min_size=AGES, max_size=AGES), newborns=st.integers(1, 5000))
+def test_zero_migration_full_participation_rolls_forward_exactly(p2019, newborns):
+    """No deaths or migration and every child on roll: pupils are exactly the children born by mid-2020."""
+    p2019 = np.array(p2019, dtype=float)
+    p2020 = np.empty(AGES)
+    p2020[0] = newborns
+    p2020[1:] = p2019[:-1]
+    p2020[-1] += p2019[-1]
+    pop = population("E06000003", p2019, p2020)
+    roll = [("E06000003", "primary", "2019/20", p2020[5:12].sum()), ("E06000003", "secondary", "2019/20", p2020[12:17].sum())]
+    table = d.project_rolls(pop, rolls(roll), "2019/20", 5, intervals()).table.set_index(["phase", "academic_year"])
+    for h in range(6):
+        year = d.academic_year(2020 + h)
+        assert table.loc[("primary", year), "pupils"] == pytest.approx(p2020[5 - h : 12 - h].sum(), rel=1e-9)
+        assert table.loc[("secondary", year), "pupils"] == pytest.approx(p2020[12 - h : 17 - h].sum(), rel=1e-9)
+
+
+@settings(max_examples=30, deadline=None)
+@given(groups=st.lists(st.floats(0, 1e4), min_size=3, max_size=7), entrants=st.floats(0, 1e4))
+def test_year_groups_shift_exactly_with_unit_ratios(groups, entrants):
+    now = np.array(groups)
+    nxt = d.roll_forward_year_groups(now, np.array(entrants), 1.0, np.ones(len(now) - 1))
+    assert nxt[0] == entrants
+    np.testing.assert_array_equal(nxt[1:], now[:-1])
+    assert (nxt >= 0).all()
+
+
+# ---------------------------------------------------------------- missing inputs, reorganised authorities
+
+
+def test_missing_roll_is_named_and_the_rest_still_run():
+    pop = pd.concat([growing_authority("E06000001"), growing_authority("E06000002")])
+    result = d.project_rolls(pop, rolls([("E06000001", "primary", "2018/19", 630.0)]), "2018/19", 3, intervals())
+    assert set(result.table["authority_code"]) == {"E06000001"}
+    assert any("E06000002" in p and "2018/19 primary roll" in p for p in result.problems)
+
+
+def test_incomplete_population_is_named_and_the_rest_still_run():
+    good = growing_authority("E06000001")
+    bad = growing_authority("E06000002")
+    bad = bad[~((bad["year"] == 2020) & (bad["age"] == 7))]
+    result = d.project_rolls(pd.concat([good, bad]), rolls([(c, "primary", "2018/19", 600.0) for c in ("E06000001", "E06000002")]), "2018/19", 3, intervals())
+    assert set(result.table["authority_code"]) == {"E06000001"}
+    assert any(p.startswith("E06000002") and "mid-2020" in p for p in result.problems)
+
+
+def test_unknown_authority_requested_is_named():
+    result = d.project_rolls(growing_authority("E06000001"), rolls([("E06000001", "primary", "2018/19", 630.0)]), "2018/19", 2, intervals(), authorities=["E06000001", "E09999999"])
+    assert any("E09999999" in p and "no population" in p for p in result.problems)
+    assert set(result.table["authority_code"]) == {"E06000001"}
+
+
+def test_reorganised_authorities_get_population_through_the_district_mapping():
+    """North/West Northamptonshire from Northamptonshire's districts, Cumberland/Westmorland and Furness from Cumbria's."""
+    from atlaskit.geography import la_population_by_authority
+
+    districts = {
+        "E07000150": "E06000061", "E07000153": "E06000061",  # Corby, Kettering -> North Northamptonshire
+        "E07000154": "E06000062", "E07000155": "E06000062",  # Northampton, South Northamptonshire -> West
+        "E07000026": "E06000063", "E07000028": "E06000063",  # Allerdale, Carlisle -> Cumberland
+        "E07000027": "E06000064", "E07000030": "E06000064",  # Barrow-in-Furness, Eden -> Westmorland and Furness
+    }
+    rng = np.random.default_rng(7)
+    raw = []
+    for year in (2019, 2020):
+        for code in districts:
+            raw.append(pd.DataFrame({"code": code, "geography": "Non-metropolitan District", "year": year, "age": np.arange(AGES), "population": rng.integers(50, 500, AGES)}))
+        for county in ("E10000021", "E10000006"):  # county rows are ignored (they would double count)
+            raw.append(pd.DataFrame({"code": county, "geography": "County", "year": year, "age": np.arange(AGES), "population": np.full(AGES, 10**6)}))
+    raw = pd.concat(raw, ignore_index=True)
+    la_codes = pd.DataFrame({"district_code": list(districts), "authority_code": list(districts.values())})
+    current = sorted(set(districts.values()))
+    pop = la_population_by_authority(raw, la_codes, current)
+    assert sorted(pop["authority_code"].unique()) == current
+    north = pop[pop["authority_code"] == "E06000061"].set_index(["year", "age"])["population"]
+    parts = raw[raw["code"].isin(["E07000150", "E07000153"])].groupby(["year", "age"])["population"].sum()
+    pd.testing.assert_series_equal(north.sort_index(), parts.sort_index(), check_names=False, check_dtype=False)
+    result = d.project_rolls(pop, rolls([(c, "primary", "2018/19", 1000.0) for c in current]), "2018/19", 6, intervals())
+    assert sorted(result.table["authority_code"].unique()) == current
+    assert result.problems and all("secondary not projected" in p for p in result.problems)
+
+
+def test_scorecard_retired_and_split_codes_through_the_code_mapping():
+    from atlaskit.builders.planning import current_codes
+    from atlaskit.errors import DataFormatError
+
+    codes = pd.DataFrame(
+        {
+            "code": ["E08000016", "E08000038", "E10000021", "E10000021", "E06000061"],
+            "authority_code": ["E08000038", "E08000038", "E06000061", "E06000062", "E06000061"],
+            "kind": ["retired", "current", "retired", "retired", "current"],
+        }
+    )
+    mapped = current_codes(pd.Series(["E08000016", "E06000061"]), codes)
+    assert list(mapped) == ["E08000038", "E06000061"]
+    with pytest.raises(DataFormatError, match="E10000021"):
+        current_codes(pd.Series(["E10000021"]), codes)
+    with pytest.raises(DataFormatError, match="E09999999"):
+        current_codes(pd.Series(["E09999999"]), codes)
+
+
+# ---------------------------------------------------------------- capacity and surplus
+
+
+def test_add_capacity_holds_latest_and_marks_margins():
+    projection = pd.DataFrame(
+        {"authority_code": "E06000001", "phase": "primary", "academic_year": ["2022/23", "2023/24", "2024/25", "2025/26", "2026/27"], "pupils": [90.0, 97.0, 99.0, 96.0, 101.0]}
+    )
+    capacity = pd.DataFrame({"authority_code": "E06000001", "phase": "primary", "academic_year": ["2023/24", "2024/25"], "capacity": [100.0, 100.0]})
+    out = d.add_capacity(projection, capacity).set_index("academic_year")
+    assert np.isnan(out.loc["2022/23", "capacity"])  # no capacity before the first published
+    assert out.loc["2026/27", "capacity"] == 100.0 and out.loc["2026/27", "capacity_year"] == "2024/25"
+    assert out.loc["2026/27", "surplus"] == pytest.approx(-1.0)
+    assert out.loc["2025/26", "pct_spare"] == pytest.approx(4.0)
+    assert list(out["below_2pct_margin"]) == [False, False, True, False, True]
+    assert list(out["below_5pct_margin"]) == [False, True, True, True, True]
+
+
+# ---------------------------------------------------------------- scorecard-driven pipeline on a synthetic scorecard
+
+
+def synthetic_scorecard(codes: list[str]) -> pd.DataFrame:
+    rows = []
+    for i, code in enumerate(codes):
+        for year, pri, sec in (("2022/23", 1000 + i, 700 + i), ("2023/24", 1010 + i, 705 + i), ("2024/25", 1020 + i, 710 + i)):
+            rows.append(
+                {
+                    "authority_code": code, "academic_year": year, "primary_pupils": float(pri), "secondary_pupils": float(sec),
+                    "primary_capacity": np.nan if year == "2022/23" else 1100.0, "secondary_capacity": np.nan if year == "2022/23" else 720.0,
+                    "primary_pupils_2019": 950.0 + 3 * i, "secondary_pupils_2019": 650.0 + 2 * i,
+                    "primary_pupils_2015": 900.0 + 5 * i, "secondary_pupils_2015": 600.0 + i,
+                    "primary_forecast_error_1y": 0.01, "primary_forecast_error_3y": -0.02,
+                    "secondary_forecast_error_1y": 0.005, "secondary_forecast_error_3y": np.nan,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+@pytest.fixture(scope="module")
+def synthetic():
+    rng = np.random.default_rng(3)
+    codes = [f"E06{n:06d}" for n in range(1, 31)]
+    pops = []
+    for code in codes:
+        p2019 = rng.integers(900, 1100, AGES).astype(float)
+        p2020 = np.empty(AGES)
+        p2020[0] = rng.integers(900, 1100)
+        p2020[1:] = p2019[:-1] * rng.uniform(0.98, 1.03, AGES - 1)
+        pops.append(population(code, p2019, p2020))
+    return pd.concat(pops, ignore_index=True), synthetic_scorecard(codes)
+
+
+def test_backtest_never_sees_the_actual_it_scores(synthetic):
+    pop, scorecard = synthetic
+    first = d.backtest(pop, scorecard).table
+    changed = scorecard.copy()
+    changed.loc[changed["academic_year"] == "2024/25", ["primary_pupils", "secondary_pupils"]] *= 3
+    second = d.backtest(pop, changed).table
+    keep = ["authority_code", "phase", "origin", "academic_year"]
+    merged = first.merge(second, on=keep, suffixes=("", "_changed"))
+    np.testing.assert_allclose(merged["pupils"], merged["pupils_changed"])
+    scored = merged[merged["academic_year"] == "2024/25"]
+    assert (scored["actual_pupils_changed"] == 3 * scored["actual_pupils"]).all()
+    assert set(first["horizon"]) == {1, 2, 4, 5, 6}
+
+
+def test_backtest_summary_sits_beside_the_authorities_forecasts(synthetic):
+    pop, scorecard = synthetic
+    bt = d.backtest(pop, scorecard)
+    summary = d.backtest_summary(bt.table, scorecard)
+    assert summary.loc[("primary", 1), "la_median_ape"] == pytest.approx(1.0)
+    assert summary.loc[("primary", 3), "la_bias"] == pytest.approx(-2.0)
+    assert summary.loc[("primary", 3), "n"] == 0  # no horizon-3 backtest here
+    errors = bt.table[(bt.table["phase"] == "secondary") & (bt.table["horizon"] == 4)]["abs_pct_error"]
+    assert summary.loc[("secondary", 4), "median_ape"] == pytest.approx(errors.median())
+    assert 0 <= summary.loc[("secondary", 4), "coverage_80_pct"] <= 100
+
+
+def test_project_demand_columns_years_and_capacity(synthetic):
+    pop, scorecard = synthetic
+    result = d.project_demand(pop, scorecard, years_ahead=10, authorities=["E06000001", "E06000002"])
+    table = result.table
+    for column in ("authority_code", "phase", "academic_year", "pupils", "pupils_lower_80", "pupils_upper_80", "capacity", "surplus", "pct_spare"):
+        assert column in table.columns
+    projection = table[table["kind"] == "projection"]
+    assert projection["academic_year"].min() == "2025/26" and projection["academic_year"].max() == "2034/35"
+    assert set(table.loc[table["kind"] == "backtest", "academic_year"]) == {"2022/23", "2023/24", "2024/25"}
+    assert (projection["capacity"] == np.where(projection["phase"] == "primary", 1100.0, 720.0)).all()
+    np.testing.assert_allclose(projection["surplus"], projection["capacity"] - projection["pupils"])
+    assert set(table["authority_code"]) == {"E06000001", "E06000002"}
+
+
+def test_project_demand_names_missing_capacity(synthetic):
+    pop, scorecard = synthetic
+    scorecard = scorecard.copy()
+    scorecard.loc[scorecard["authority_code"] == "E06000005", "secondary_capacity"] = np.nan
+    result = d.project_demand(pop, scorecard, years_ahead=2, include_backtest=False)
+    assert any(p.startswith("E06000005: secondary capacity unknown") for p in result.problems)
+    assert result.table["authority_code"].nunique() == 30
+
+
+# ---------------------------------------------------------------- small areas
+
+
+def test_school_demand_carries_flows_with_children():
+    children = pd.DataFrame(
+        {
+            "lsoa11_code": ["A", "A", "B", "B"],
+            "phase": "primary",
+            "year": [2019, 2024, 2019, 2024],
+            "children": [100.0, 150.0, 200.0, 100.0],
+        }
+    )
+    flows = pd.DataFrame({"urn": [1, 1, 2, 2], "lsoa11_code": ["A", "B", "B", "C"], "phase": "primary", "pupils": [10.0, 20.0, 40.0, 5.0]})
+    out = d.school_demand(flows, children, base_year=2019).set_index(["urn", "academic_year"])
+    assert out.loc[(1, "2018/19"), "pupils"] == pytest.approx(30.0)
+    assert out.loc[(1, "2023/24"), "pupils"] == pytest.approx(10 * 1.5 + 20 * 0.5)
+    # LSOA C has no children at the base: its 5 pupils are carried unchanged and reported
+    assert out.loc[(2, "2023/24"), "pupils"] == pytest.approx(40 * 0.5 + 5)
+    assert out.loc[(2, "2023/24"), "unmatched_pupils"] == pytest.approx(5)
+
+
+def test_planning_groups_use_codes_then_cluster_nearby_schools():
+    schools = pd.DataFrame(
+        {
+            "urn": [1, 2, 3, 4, 5],
+            "authority_code": "E06000001",
+            "planning_area_code": ["PA1", None, None, None, None],
+            "easting": [0.0, 1000.0, 2500.0, 20000.0, np.nan],
+            "northing": [0.0, 0.0, 0.0, 0.0, np.nan],
+        }
+    )
+    groups = d.planning_groups(schools, cluster_km=3.0)
+    assert groups[0] == "PA1"
+    assert groups[1] == groups[2] != groups[3]
+    assert groups[4] == "E06000001-unlocated"
+
+
+def test_planning_area_demand_and_first_shortfall():
+    schools = pd.DataFrame(
+        {
+            "urn": [1, 2, 3], "authority_code": "E06000001", "planning_area_code": ["PA1", "PA1", "PA2"],
+            "easting": [0.0, 1.0, 2.0], "northing": [0.0, 0.0, 0.0],
+            "capacity_primary_2015": [100.0, np.nan, 50.0], "capacity_secondary_2015": [np.nan] * 3, "capacity_2015": [100.0, 60.0, 50.0],
+        }
+    )
+    pupils = pd.DataFrame(
+        {"urn": [1, 2, 3, 1, 2, 3], "phase": "primary", "academic_year": ["2019/20"] * 3 + ["2020/21"] * 3, "pupils": [90.0, 50.0, 45.0, 110.0, 50.0, 49.5]}
+    )
+    areas = d.planning_area_demand(pupils, schools).set_index(["planning_group", "academic_year"])
+    assert areas.loc[("PA1", "2019/20"), "capacity"] == pytest.approx(160.0)  # school 2 falls back to its total capacity
+    assert areas.loc[("PA1", "2020/21"), "surplus"] == pytest.approx(0.0)
+    assert areas.loc[("PA2", "2019/20"), "pct_spare"] == pytest.approx(10.0)
+    first = d.first_shortfall(areas.reset_index())
+    assert list(first["planning_group"]) == ["PA1", "PA2"]
+    assert list(first["first_short_year"]) == ["2020/21", "2020/21"]
+
+
+def test_project_lsoa_children_adds_up_to_the_authority():
+    pop = growing_authority("E06000001")
+    lsoas = pd.DataFrame({"lsoa11_code": ["L1", "L2"], "authority_code": "E06000001"})
+    for a in range(19):
+        lsoas[f"age_{a}_2020"] = [30.0, 70.0] if a == 0 else [40.0, 70.0]
+        lsoas[f"age_{a}_2019"] = [50.0, 50.0]
+    out = d.project_lsoa_children(lsoas, pop, 2025)
+    totals = out.groupby(["year", "phase"])["children"].sum()
+    authority = d.project_rolls(pop, rolls([("E06000001", "primary", "2019/20", 7 * 110.0)]), "2019/20", 5, intervals()).table
+    # full participation of the authority's children; the LSOAs hold all of them at mid-2020 (110 per age, 100 aged 0)
+    for row in authority.itertuples():
+        assert totals[(d.academic_year_end(row.academic_year), "primary")] == pytest.approx(row.pupils)
+    with pytest.raises(ModelError, match="E09999999"):
+        d.project_lsoa_children(lsoas.assign(authority_code="E09999999"), pop, 2025)
