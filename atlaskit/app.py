@@ -40,7 +40,7 @@ log = logging.getLogger(__name__)
 SERVE_AUTHORITY_ENV = "ATLAS_SERVE_AUTHORITY"
 
 _LSOA_CODE = re.compile(r"^E01\d{6}$", re.IGNORECASE)
-_PATHLIKE = re.compile(r"(?:[A-Za-z]:)?(?:[\\/][\w.\-~ ]+){2,}[\\/]?")
+_PATHLIKE = re.compile(r"(?:[A-Za-z]:)?(?:[\\/][\w.\-~]+){2,}[\\/]?")
 _MAX_ECHO = 60
 
 
@@ -247,8 +247,8 @@ class AtlasApp(widgets.VBox):
         self.map.add(self.schools_layer)
         self.map.add_class("atlas-map")
 
-        controls = widgets.HBox([self.picker, self.phase, self.layer], layout=widgets.Layout(flex_flow="row wrap", gap="0.5em"))
-        finder = widgets.HBox([self.search, self.search_button], layout=widgets.Layout(gap="0.5em"))
+        controls = widgets.HBox([self.picker, self.phase, self.layer], layout=widgets.Layout(flex_flow="row wrap", align_items="center"))
+        finder = widgets.HBox([self.search, self.search_button], layout=widgets.Layout(align_items="center"))
         side = widgets.VBox([self.legend, self.hover, self.summary, self.profile, self.download], layout=widgets.Layout(width="24em", padding="0 0 0 0.8em"))
         side.add_class("atlas-side")
         body = widgets.HBox([widgets.Box([self.map], layout=widgets.Layout(flex="1 1 auto")), side], layout=widgets.Layout(width="100%"))
@@ -363,7 +363,7 @@ class AtlasApp(widgets.VBox):
             dest = None
         if dest is None or len(dest) == 0:
             self._destination_urns = []
-            self.summary.value = f'<div class="atlas-destinations"><h2 style="font-size:1em">{html.escape(name)}</h2><p>No {phase} pupil-flow data for this area.</p></div>'
+            self.summary.value = f'<div class="atlas-destinations"><h3 style="font-size:1em">{html.escape(name)}</h3><p>No {phase} pupil-flow data for this area.</p></div>'
             self.show_message(f"{name}: no {phase} pupil-flow data for this area.")
         else:
             names = dict(zip(self.data.schools["urn"].astype("int64"), self.data.schools["school_name"].astype(str)))
@@ -545,7 +545,7 @@ class AtlasApp(widgets.VBox):
             self.map.zoom = zoom
         region = f", {data.region_name}" if getattr(data, "region_name", "") else ""
         self.title.value = (
-            f'<h1 style="font-size:1.4em;margin:0.2em 0">Schools Atlas: {html.escape(str(data.name))}{html.escape(region)}</h1>'
+            f'<h2 style="font-size:1.4em;margin:0.2em 0">Schools Atlas: {html.escape(str(data.name))}{html.escape(region)}</h2>'
             f'<p style="margin:0 0 0.3em 0">{len(self._own):,} areas (LSOAs), {int(self._count_schools()):,} open state-funded schools. '
             "Choose a phase and a map layer; click a school to see where its pupils live, or an area to see which schools its children attend.</p>"
         )

@@ -468,7 +468,7 @@ def legend_html(classes: Classes, title: str, note: str = "", dashed_note: bool 
         )
     note_html = f'<p style="margin:0.3em 0 0 0;font-size:0.9em">{html.escape(note)}</p>' if note else ""
     return (
-        f'<div class="atlas-legend"><h2 style="font-size:1em;margin:0 0 0.3em 0">{html.escape(title)}</h2>'
+        f'<div class="atlas-legend"><h3 style="font-size:1em;margin:0 0 0.3em 0">{html.escape(title)}</h3>'
         f'<p style="margin:0 0 0.3em 0;font-size:0.9em">{html.escape(classes.units)}</p>'
         f'<ul style="list-style:none;padding:0;margin:0">{"".join(rows)}</ul>{note_html}</div>'
     )
@@ -606,7 +606,7 @@ def school_profile_html(school: pd.Series | dict) -> str:
     links = "".join(
         f'<li><a href="{html.escape(url.format(urn=urn))}" target="_blank" rel="noopener noreferrer">{html.escape(label)}</a></li>' for label, url in SCHOOL_LINKS
     )
-    return f'<div class="atlas-profile"><h2 style="font-size:1.1em;margin:0 0 0.3em 0">{name}</h2><dl style="margin:0">{items}</dl><ul>{links}</ul></div>'
+    return f'<div class="atlas-profile"><h3 style="font-size:1.1em;margin:0 0 0.3em 0">{name}</h3><dl style="margin:0">{items}</dl><ul>{links}</ul></div>'
 
 
 # ---------------------------------------------------------------------------------------------
@@ -626,21 +626,27 @@ def disclose_flows(flows: pd.DataFrame) -> pd.DataFrame:
         A copy with ``pupils_shown`` (float, NaN where hidden) and ``pupils_label`` (text:
         ``"12"``, ``"fewer than 3"``, ``"about 4 (estimate)"``).
     """
+    try:  # the project's disclosure rules, when that module is present
+        from atlaskit.disclosure import disclose
+    except ImportError:  # pragma: no cover - same rule, applied here
+        disclose = None
     out = flows.copy()
-    pupils = pd.to_numeric(out["pupils"], errors="coerce").astype("float64")
     source = out["source"].astype(str)
-    observed = source.eq("observed")
-    hidden = observed & (pupils.isna() | (pupils < MIN_OBSERVED_PUPILS))
-    if "suppressed" in out:
-        hidden |= observed & out["suppressed"].fillna(False).astype(bool)
-    shown = pupils.where(~hidden)
-    modelled = ~observed
-    shown = shown.where(~modelled, pupils.round())
-    labels = np.where(
-        hidden,
-        f"fewer than {MIN_OBSERVED_PUPILS}",
-        np.where(modelled, "about " + shown.fillna(0).astype(int).astype(str) + " (estimate)", shown.fillna(0).astype(int).astype(str)),
-    )
+    observed = source.eq("observed").to_numpy()
+    if disclose is not None:
+        safe = disclose(out[["pupils", "source"] + (["suppressed"] if "suppressed" in out else [])])
+        shown = pd.to_numeric(safe["pupils"], errors="coerce").astype("float64")
+        hidden = safe["suppressed"].fillna(False).to_numpy(dtype=bool) | (observed & shown.isna().to_numpy())
+        shown = shown.where(~hidden)
+    else:
+        pupils = pd.to_numeric(out["pupils"], errors="coerce").astype("float64")
+        hidden = observed & (pupils.isna() | (pupils < MIN_OBSERVED_PUPILS)).to_numpy()
+        if "suppressed" in out:
+            hidden |= observed & out["suppressed"].fillna(False).to_numpy(dtype=bool)
+        shown = pupils.where(~hidden).where(observed, pupils.round())
+    shown = pd.Series(shown.to_numpy(), index=out.index)
+    whole = shown.fillna(0).round().astype(int).astype(str)
+    labels = np.where(hidden, f"fewer than {MIN_OBSERVED_PUPILS}", np.where(observed, whole, "about " + whole + " (estimate)"))
     out["pupils_shown"] = shown
     out["pupils_label"] = labels
     return out
@@ -723,7 +729,7 @@ def summary_html(school_name: str, summary: dict) -> str:
         ("Source", str(summary.get("source", ""))),
     ]
     items = "".join(f"<dt style='font-weight:bold'>{html.escape(k)}</dt><dd style='margin:0 0 0.3em 0'>{html.escape(v)}</dd>" for k, v in rows)
-    return f'<div class="atlas-summary"><h2 style="font-size:1em;margin:0 0 0.3em 0">Where pupils of {html.escape(school_name)} live</h2><dl style="margin:0">{items}</dl></div>'
+    return f'<div class="atlas-summary"><h3 style="font-size:1em;margin:0 0 0.3em 0">Where pupils of {html.escape(school_name)} live</h3><dl style="margin:0">{items}</dl></div>'
 
 
 def destinations_html(area_label: str, destinations: pd.DataFrame, names: dict[int, str], limit: int = 10) -> str:
@@ -742,7 +748,7 @@ def destinations_html(area_label: str, destinations: pd.DataFrame, names: dict[i
         for r in shown.itertuples(index=False)
     )
     return (
-        f'<div class="atlas-destinations"><h2 style="font-size:1em;margin:0 0 0.3em 0">Schools the children of {html.escape(area_label)} attend</h2>'
+        f'<div class="atlas-destinations"><h3 style="font-size:1em;margin:0 0 0.3em 0">Schools the children of {html.escape(area_label)} attend</h3>'
         '<table><thead><tr><th scope="col">School</th><th scope="col">Pupils</th><th scope="col">Share</th><th scope="col">km</th></tr></thead>'
         f"<tbody>{body}</tbody></table></div>"
     )

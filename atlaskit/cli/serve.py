@@ -1,0 +1,148 @@
+"""``atlas serve``: the Atlas app (``notebooks/atlas.ipynb``) served by Voilà as a public service.
+
+Configuration and why (measured; see DESIGN.md section 4):
+
+- **Only the app**: Voilà serves the one notebook at ``/`` (single-notebook mode), so its file
+  handler sees only ``notebooks/``; ``?authority=CODE`` picks the authority.
+- **No tracebacks, no sources**: ``show_tracebacks=False``, ``strip_sources=True``; the app
+  itself turns every callback error into a plain sentence.
+- **Loopback by default**: ``127.0.0.1``; put a reverse proxy in front for the internet.
+- **Preheated kernels** (``preheat_kernel``, ``pool_size``): each pooled kernel runs the notebook
+  ahead of any request, loading the default authority (``--authority``), then waits in
+  ``query_authority()`` for the page request.
+- **Idle culling** (``cull_idle_timeout``, ``cull_interval``): Voilà never shuts a kernel down
+  when its page closes (about 225 MB each); culling reclaims them.
+
+Preheating and culling together: a pooled kernel that has finished the whole notebook sits
+*idle*; once handed to a request it leaves the pool (where Voilà protects it) and, idle for
+longer than ``cull_idle_timeout``, can be culled before the browser connects ("Kernel does not
+exist"). Here the pooled kernel instead stays *busy* inside ``query_authority()`` (voila's
+``get_query_string`` blocks until the request arrives) and busy kernels are never culled
+(``cull_busy=False``); it then runs the last cells for the request, which refreshes its
+activity, and the page connects within seconds, far inside the timeout. Connected kernels are
+not culled either (``cull_connected=False``). ``tests/browser/test_serving.py`` proves it with a
+timeout shorter than the pool's idle time.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import typer
+
+from atlaskit import config
+from atlaskit.cli import app
+
+#: Defaults of the public service.
+DEFAULT_PORT = 8866
+DEFAULT_POOL_SIZE = 2
+DEFAULT_CULL_IDLE_TIMEOUT_S = 300
+DEFAULT_CULL_INTERVAL_S = 30
+#: The page's browser must connect to its kernel within this after the last cell ran; the idle
+#: timeout may not be shorter.
+MIN_CULL_IDLE_TIMEOUT_S = 3
+
+
+@dataclass(frozen=True)
+class VoilaCommand:
+    """The Voilà command line and environment ``atlas serve`` runs (also used by the browser tests)."""
+
+    argv: list[str]
+    env: dict[str, str] = field(repr=False)
+    url: str
+    cwd: Path
+
+
+def voila_command(
+    port: int = DEFAULT_PORT,
+    authority: str = config.DEFAULT_AUTHORITY,
+    open_browser: bool = False,
+    pool_size: int = DEFAULT_POOL_SIZE,
+    cull_idle_timeout: int = DEFAULT_CULL_IDLE_TIMEOUT_S,
+    cull_interval: int = DEFAULT_CULL_INTERVAL_S,
+    ip: str = "127.0.0.1",
+    notebook: Path | None = None,
+    extra_env: dict[str, str] | None = None,
+) -> VoilaCommand:
+    """Return the Voilà command for the Atlas app.
+
+    Args:
+        port: TCP port.
+        authority: the current ONS code preloaded by the preheated kernels.
+        open_browser: open a browser tab on start.
+        pool_size: preheated kernels kept ready (0 turns preheating off); each holds about 225 MB.
+        cull_idle_timeout: seconds a kernel without a page may stay idle before it is shut down.
+        cull_interval: seconds between cull checks.
+        ip: interface to listen on (loopback by default).
+        notebook: the app notebook (default ``notebooks/atlas.ipynb``).
+        extra_env: more environment variables for the server and its kernels.
+
+    Returns:
+        :class:`VoilaCommand`.
+
+    Raises:
+        ValueError: a bad port, pool size or culling setting.
+    """
+    if not 0 < int(port) < 65536:
+        raise ValueError(f"port must be 1-65535, got {port}")
+    if pool_size < 0:
+        raise ValueError(f"pool_size must be >= 0, got {pool_size}")
+    if cull_idle_timeout < MIN_CULL_IDLE_TIMEOUT_S:
+        raise ValueError(f"cull_idle_timeout must be >= {MIN_CULL_IDLE_TIMEOUT_S} s (a page needs a few seconds to connect), got {cull_idle_timeout}")
+    if cull_interval <= 0:
+        raise ValueError(f"cull_interval must be > 0 s, got {cull_interval}")
+    nb = Path(notebook) if notebook is not None else config.notebooks_dir() / "atlas.ipynb"
+    argv = [
+        sys.executable,
+        "-m",
+        "voila",
+        str(nb),
+        f"--port={int(port)}",
+        f"--Voila.ip={ip}",
+        f"--Voila.open_browser={open_browser}",
+        "--VoilaConfiguration.show_tracebacks=False",
+        "--VoilaConfiguration.strip_sources=True",
+        f"--MappingKernelManager.cull_idle_timeout={int(cull_idle_timeout)}",
+        f"--MappingKernelManager.cull_interval={int(cull_interval)}",
+        "--MappingKernelManager.cull_busy=False",
+        "--MappingKernelManager.cull_connected=False",
+    ]
+    if pool_size > 0:
+        argv += ["--preheat_kernel=True", f"--pool_size={int(pool_size)}"]
+    env = dict(os.environ)
+    env["ATLAS_SERVE_AUTHORITY"] = authority
+    env.setdefault("PYTHONUNBUFFERED", "1")
+    if extra_env:
+        env.update(extra_env)
+    return VoilaCommand(argv=argv, env=env, url=f"http://{ip}:{int(port)}/", cwd=config.PROJECT_ROOT)
+
+
+@app.command()
+def serve(
+    port: int = typer.Option(DEFAULT_PORT, "--port", help="TCP port of the app."),
+    authority: str = typer.Option(config.DEFAULT_AUTHORITY, "--authority", help="Authority preloaded in the preheated kernels (code or name); pages pick others with ?authority=CODE."),
+    no_browser: bool = typer.Option(False, "--no-browser", help="Do not open a browser tab."),
+    pool_size: int = typer.Option(DEFAULT_POOL_SIZE, "--pool-size", help="Preheated kernels kept ready (0: off; about 225 MB each)."),
+    cull_idle_timeout: int = typer.Option(DEFAULT_CULL_IDLE_TIMEOUT_S, "--cull-idle-timeout", help="Seconds before the kernel of a closed page is shut down."),
+    cull_interval: int = typer.Option(DEFAULT_CULL_INTERVAL_S, "--cull-interval", help="Seconds between checks for idle kernels."),
+    ip: str = typer.Option("127.0.0.1", "--ip", help="Interface to listen on (loopback by default; use a reverse proxy for the internet)."),
+) -> None:
+    """Serve the Atlas app with Voilà at http://127.0.0.1:PORT/ (``?authority=CODE`` picks the authority)."""
+    import atlaskit
+
+    code = atlaskit.resolve_authority(authority)
+    try:
+        command = voila_command(port, code, not no_browser, pool_size, cull_idle_timeout, cull_interval, ip)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    typer.echo(f"Schools Atlas: {command.url}  (default authority {code}; Ctrl-C to stop)")
+    try:
+        result = subprocess.run(command.argv, env=command.env, cwd=command.cwd, check=False)
+    except KeyboardInterrupt:  # pragma: no cover - interactive stop
+        raise typer.Exit(0) from None
+    if result.returncode not in (0, -2, 130):
+        raise typer.Exit(result.returncode)

@@ -1,0 +1,221 @@
+"""AtlasApp driven headlessly (no browser): set .value, call handlers, assert on the app's state."""
+
+from __future__ import annotations
+
+import base64
+import io
+import re
+
+import pandas as pd
+import pytest
+
+from atlaskit import mapping
+from atlaskit.app import AtlasApp, parse_authority_query, public_message, query_authority
+from fake_atlas import AUTHORITIES, make_app, make_authority
+
+
+@pytest.fixture
+def app():
+    return make_app()
+
+
+def _styles(app):
+    return [f["properties"]["style"] for f in app.areas.data["features"]]
+
+
+def _download_frame(app) -> pd.DataFrame:
+    payload = re.search(r"base64,([^\"]+)", app.download.value).group(1)
+    return pd.read_csv(io.StringIO(base64.b64decode(payload).decode()))
+
+
+def test_initial_state(app):
+    assert app.data.code == "E09000901"
+    assert app.picker.value == "Testborough (E09000901)"
+    assert len(app.picker.options) == len(AUTHORITIES)
+    assert len(app.areas.data["features"]) == 25
+    assert sum(s["className"] == mapping.AREA_CLASS for s in _styles(app)) == 9
+    assert {f["id"] for f in app.schools_layer.data["features"]} == {100001, 100002, 100004}
+    assert "children aged 4-10" in app.legend.value
+    assert app.message == "Showing Testborough (E09000901)."
+    # one GeoJSON layer for the areas, one for schools: never a layer per feature
+    assert sum(type(layer).__name__ == "GeoJSON" for layer in app.map.layers) == 2
+    assert app.map.zoom >= 12
+
+
+def test_every_control_is_labelled(app):
+    for control in (app.picker, app.phase, app.layer, app.search):
+        assert control.description
+    assert app.search_button.description == "Search"
+
+
+def test_layer_change_recolours_once(app):
+    sends = []
+    app.areas.observe(lambda change: sends.append(change), names="data")
+    before = [s["fillColor"] for s in _styles(app)]
+    app.layer.value = "imd"
+    assert len(sends) == 1  # one replacement of the data
+    after = [s["fillColor"] for s in _styles(app)]
+    assert after != before
+    assert "IMD 2019 decile" in app.legend.value
+    assert "imd_decile" in _download_frame(app).columns
+
+
+def test_phase_toggle_changes_schools_and_children(app):
+    before = [f["properties"]["value"] for f in app.areas.data["features"]]
+    app.phase.value = "secondary"
+    assert {f["id"] for f in app.schools_layer.data["features"]} == {100003, 100004}
+    assert [f["properties"]["value"] for f in app.areas.data["features"]] != before
+    assert "children aged 11-15" in app.legend.value
+
+
+def test_school_click_draws_catchment_and_summary(app):
+    app.phase.value = "secondary"
+    feature = next(f for f in app.schools_layer.data["features"] if f["id"] == 100003)
+    app._on_school_click(event="click", feature=feature, properties=feature["properties"])
+    assert app.selected_urn == 100003
+    assert app.layer.value == "catchment"
+    assert "Gamma Academy" in app.profile.value and "Requires improvement" in app.profile.value
+    assert "Median distance from home" in app.summary.value and "From outside the authority" in app.summary.value
+    coloured = [f for f in app.areas.data["features"] if f["properties"]["value"] is not None]
+    assert coloured and any(not f["properties"]["in_authority"] for f in coloured)  # pupils from outside
+    labels = {f["properties"]["label"] for f in app.areas.data["features"]}
+    assert "fewer than 3" in labels
+    table = _download_frame(app)
+    assert set(table["urn"]) == {100003}
+    shown = table["pupils"].dropna()
+    assert (shown >= 3).all()  # never an observed count under 3
+    assert table.loc[table["pupils"].isna(), "pupils_label"].eq("fewer than 3").all()
+
+
+def test_modelled_catchment_is_labelled_estimate(app):
+    app.select_school(100001)
+    assert "(estimate)" in app.summary.value
+    assert any(s.get("dashArray") for s in _styles(app))
+    assert "modelled estimate" in app.legend.value
+    assert all("estimate" in label for label in _download_frame(app)["pupils_label"])
+
+
+def test_school_without_flows_shows_message_not_error(app):
+    app.select_school(100002)
+    assert "No pupil-flow data" in app.message
+    assert "Beta Primary School" in app.profile.value
+
+
+def test_area_click_lists_destinations(app):
+    code = app.data.lsoas["lsoa11_code"].iloc[6]
+    feature = next(f for f in app.areas.data["features"] if f["id"] == code)
+    app._on_area_click(event="click", feature=feature, properties=feature["properties"])
+    assert app.selected_area == code
+    assert "Schools the children of" in app.summary.value
+    assert "Alpha Primary School" in app.summary.value
+    assert next(f for f in app.areas.data["features"] if f["id"] == code)["properties"]["style"]["weight"] == 3
+    big = [f["id"] for f in app.schools_layer.data["features"] if f["properties"]["style"]["radius"] > 6]
+    assert 100001 in big
+
+
+def test_search_zooms_and_selects(app):
+    app.search.value = "NW1 1AA"
+    assert app.selected_urn == 100001
+    assert app.map.zoom == 15
+    lat, lon = app.map.center
+    assert 51 < lat < 52
+    app.search.value = "nothing like it"
+    assert "No school of Testborough matches" in app.message
+    code = app.data.lsoas["lsoa11_code"].iloc[7]
+    app.search.value = code.lower()
+    assert app.selected_area == code
+
+
+def test_picker_switches_authority_and_resets_selection(app):
+    app.select_school(100001)
+    app.picker.value = "Otherham (E09000902)"
+    assert app.data.code == "E09000902"
+    assert app.selected_urn is None and app.profile.value == ""
+    assert app.layer.value == "children"
+    app.picker.value = "smallshire"  # typed name
+    assert app.data.code == "E06000903"
+    assert app.picker.value == "Smallshire (E06000903)"
+
+
+@pytest.mark.parametrize("hostile", ["E99999999", "../../etc/passwd", "<script>alert('x')</script>", "x" * 5000, "\x00\x1b[31m"])
+def test_bad_authority_shows_clear_message_and_keeps_the_map(app, hostile):
+    app.picker.value = hostile
+    assert app.data.code == "E09000901"
+    assert app.message.startswith("No education authority matches")
+    assert "<script>" not in app.status.value
+    assert len(app.status.value) < 1000
+    assert app.picker.value == "Testborough (E09000901)"
+
+
+def test_apply_query(app):
+    app.apply_query(None)
+    app.apply_query("")
+    assert app.data.code == "E09000901"
+    app.apply_query("E09000902")
+    assert app.data.code == "E09000902"
+
+
+def test_callback_errors_become_a_status_line(app):
+    def broken(flows, urn, phase):
+        raise RuntimeError("boom at /srv/secret/path.py line 3")
+
+    app._catchment = broken
+    app._on_school_click(properties={"urn": 100001})  # must not raise
+    assert app.message.startswith("Sorry, that did not work (RuntimeError)")
+    assert "/srv" not in app.status.value and "Traceback" not in app.status.value
+    app._on_school_click(properties={"name": "no urn"})
+    assert "not a school" in app.message
+
+
+def test_loader_failure_is_shown_without_paths(app):
+    from atlaskit.errors import StoreMissing
+
+    def failing(code):
+        raise StoreMissing("store table 'schools' is missing from /work/main/store/build-1: run `atlas build`")
+
+    app._loader = failing
+    app.picker.value = "Otherham (E09000902)"
+    assert "missing from [path]" in app.message
+    assert app.data.code == "E09000901"
+
+
+def test_demand_layer_colours_school_markers(app):
+    app.phase.value = "secondary"
+    app.layer.value = "demand"
+    fills = {f["id"]: f["properties"]["style"]["fillColor"] for f in app.schools_layer.data["features"]}
+    assert fills[100003] == mapping.UTILISATION_COLOURS[2]
+    assert fills[100004] == mapping.NO_DATA_COLOUR
+    assert "utilisation_pct" in _download_frame(app).columns
+    app.layer.value = "children"
+    fills = {f["id"]: f["properties"]["style"]["fillColor"] for f in app.schools_layer.data["features"]}
+    assert fills[100003] == mapping.PHASE_COLOURS["secondary"]
+
+
+def test_hover_updates_tooltip_line(app):
+    feature = app.schools_layer.data["features"][0]
+    app._on_school_hover(event="mouseover", feature=feature, properties=feature["properties"])
+    assert feature["properties"]["name"] in app.hover.value
+    area = app.areas.data["features"][6]
+    app._on_area_hover(event="mouseover", feature=area, properties=area["properties"])
+    assert "Testborough" in app.hover.value
+
+
+def test_query_string_parsing(monkeypatch):
+    assert parse_authority_query("authority=E08000025&x=1") == "E08000025"
+    assert parse_authority_query("?authority=%3Cscript%3E") == "<script>"
+    assert parse_authority_query("") is None and parse_authority_query("x=1") is None
+    monkeypatch.delenv("VOILA_PREHEAT", raising=False)
+    monkeypatch.setenv("QUERY_STRING", "authority=..%2F..%2Fetc")
+    assert query_authority() == "../../etc"
+    monkeypatch.delenv("QUERY_STRING")
+    assert query_authority() is None
+
+
+def test_public_message_strips_paths():
+    assert public_message("missing /work/main/store/x.parquet now") == "missing [path] now"
+    assert len(public_message("y" * 1000)) == 400
+
+
+def test_app_needs_authority_table():
+    with pytest.raises(ValueError, match="authority table"):
+        AtlasApp(make_authority(), pd.DataFrame())

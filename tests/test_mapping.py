@@ -1,0 +1,184 @@
+"""Pure map-building functions (atlaskit.mapping) on the fake authority: no widgets, no browser."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from atlaskit import mapping
+from fake_atlas import make_authority
+
+
+@pytest.fixture(scope="module")
+def town():
+    return make_authority()
+
+
+def test_children_of_phase_sums_school_ages(town):
+    values = mapping.children_of_phase(town.lsoas, "secondary")
+    first = town.lsoas.iloc[0]
+    assert values.iloc[0] == sum(first[f"age_{a}_2019"] for a in range(11, 16))
+    assert values.index.name == "lsoa11_code"
+    with pytest.raises(ValueError, match="phase"):
+        mapping.children_of_phase(town.lsoas, "nursery")
+    with pytest.raises(ValueError, match="age_4_2020"):
+        mapping.children_of_phase(town.lsoas, "primary", year=2020)
+
+
+def test_layer_values_rejects_unknown_layer(town):
+    assert mapping.layer_values(town.lsoas, "imd").between(1, 10).all()
+    with pytest.raises(ValueError, match="context layer"):
+        mapping.layer_values(town.lsoas, "catchment")
+
+
+def test_classify_quantiles_every_value_has_a_class_and_colour(town):
+    values = mapping.layer_values(town.lsoas, "children", "primary")
+    values.iloc[3] = np.nan
+    classes = mapping.classify(values, "children")
+    assert len(classes.bins) == len(classes.colours) == len(classes.labels) == 5
+    assert list(classes.bins) == sorted(classes.bins)
+    assert classes.yb[3] == -1 and (np.delete(classes.yb, 3) >= 0).all()
+    colours = classes.colour_of()
+    assert colours.iloc[3] == mapping.NO_DATA_COLOUR
+    assert set(colours.drop(colours.index[3])) <= set(classes.colours)
+
+
+def test_classify_deciles_are_fixed_and_labelled():
+    values = pd.Series([1.0, 10.0, 5.0], index=["a", "b", "c"])
+    classes = mapping.classify(values, "imd")
+    assert list(classes.yb) == [0, 9, 4]
+    assert classes.labels[0].startswith("1 (most deprived")
+    assert len(classes.colours) == 10
+
+
+def test_classify_copes_with_few_or_no_values():
+    one = mapping.classify(pd.Series([4.0, 4.0, np.nan], index=list("abc")), "catchment")
+    assert len(one.bins) == 1 and list(one.yb) == [0, 0, -1]
+    none = mapping.classify(pd.Series([np.nan], index=["a"]), "children")
+    assert none.bins == () and list(none.yb) == [-1]
+    with pytest.raises(ValueError, match="unknown layer"):
+        mapping.classify(pd.Series([1.0]), "rainfall")
+
+
+def test_base_features_refuse_projected_geometry(town):
+    with pytest.raises(ValueError, match="EPSG:4326"):
+        mapping.base_features(town.lsoas)
+    base = mapping.base_features(town.lsoas_display)
+    assert len(base) == len(town.lsoas_display)
+    assert base[0]["geometry"]["type"] == "Polygon"
+
+
+def test_styled_collection_precomputes_style_and_shares_geometry(town):
+    base = mapping.base_features(town.lsoas_display)
+    values = mapping.layer_values(town.lsoas, "children", "primary")
+    classes = mapping.classify(values, "children")
+    fc = mapping.styled_collection(base, values, classes, selected=base[6]["id"])
+    assert fc["type"] == "FeatureCollection" and len(fc["features"]) == len(base)
+    for new, old in zip(fc["features"], base):
+        assert new["geometry"] is old["geometry"]  # not copied
+        style = new["properties"]["style"]
+        assert {"fillColor", "fillOpacity", "color", "weight", "className"} <= set(style)
+        if old["properties"]["in_authority"]:
+            assert style["className"] == mapping.AREA_CLASS
+            assert style["fillColor"] in classes.colours
+        else:
+            assert style["className"] == mapping.OUTSIDE_AREA_CLASS
+            assert style["fillColor"] == mapping.NO_DATA_COLOUR
+    assert fc["features"][6]["properties"]["style"]["weight"] == 3
+    json.dumps(fc)  # serialisable as sent to the browser
+
+
+def test_legend_has_text_for_every_colour(town):
+    classes = mapping.classify(mapping.layer_values(town.lsoas, "idaci"), "idaci")
+    items = mapping.legend_items(classes, dashed_note=True)
+    assert len(items) == 12 and items[-1].dashed
+    text = mapping.legend_html(classes, "Child poverty <b>", "note & more")
+    assert "&lt;b&gt;" in text and "note &amp; more" in text and "10 (least deprived)" in text
+
+
+def test_schools_collection_filters_open_state_funded_of_phase(town):
+    fc = mapping.schools_collection(town.schools, "primary", selected=100001)
+    urns = {f["id"] for f in fc["features"]}
+    assert urns == {100001, 100002, 100004}  # closed 100005 and secondary 100003 left out
+    lon, lat = fc["features"][0]["geometry"]["coordinates"]
+    assert -1 < lon < 1 and 51 < lat < 52
+    chosen = next(f for f in fc["features"] if f["id"] == 100001)
+    assert chosen["properties"]["style"]["radius"] > 6
+
+
+def test_school_profile_and_links(town):
+    school = town.schools.iloc[2]
+    profile = mapping.school_profile(school)
+    assert profile["Ofsted rating"] == "Requires improvement"
+    assert profile["KS4 Progress 8 (2018)"] == "+0.12"
+    assert profile["Pupils (January 2019)"] == "1,100"
+    page = mapping.school_profile_html(school)
+    assert "Details/100003" in page and "compare-school-performance" in page
+    hostile = school.copy()
+    hostile["school_name"] = "<script>alert(1)</script>"
+    assert "<script>" not in mapping.school_profile_html(hostile)
+
+
+def test_disclosure_never_shows_observed_counts_under_three():
+    flows = pd.DataFrame(
+        {
+            "lsoa11_code": ["a", "b", "c", "d", "e"],
+            "pupils": [2.0, 3.0, np.nan, 0.4, 7.6],
+            "source": ["observed", "observed", "observed", "modelled", "modelled"],
+        }
+    )
+    out = mapping.disclose_flows(flows)
+    assert out["pupils_shown"].isna().tolist() == [True, False, True, False, False]
+    assert out["pupils_label"].tolist() == ["fewer than 3", "3", "fewer than 3", "about 0 (estimate)", "about 8 (estimate)"]
+    assert out["pupils_shown"].iloc[4] == 8.0
+
+
+def test_catchment_summary_leaves_hidden_counts_out(town):
+    catchment = town.flows[town.flows["urn"] == 100003].assign(share=np.nan)
+    own = set(town.lsoas.loc[town.lsoas["in_authority"], "lsoa11_code"])
+    summary = mapping.catchment_summary(catchment, own)
+    visible = catchment.loc[catchment["pupils"] >= 3, "pupils"].sum()
+    assert summary["pupils"] == visible
+    assert 0 < summary["share_outside"] < 1
+    assert summary["source"] == "observed" and not summary["estimate"]
+    values, labels, modelled = mapping.catchment_values(catchment)
+    assert values.isna().sum() == 2 and not modelled.any()
+    assert "fewer than 3" in set(labels)
+
+
+def test_search_schools_by_urn_postcode_and_name(town):
+    assert mapping.search_schools(town.schools, "100003")["urn"].tolist() == [100003]
+    assert mapping.search_schools(town.schools, "nw12bb")["urn"].tolist() == [100002]
+    assert mapping.search_schools(town.schools, "NW1")["urn"].tolist()[:1] == [100001]
+    assert mapping.search_schools(town.schools, "gamma")["urn"].tolist() == [100003]
+    assert mapping.search_schools(town.schools, "Alpah Primary School")["urn"].tolist()[:1] == [100001]
+    assert mapping.search_schools(town.schools, "zzzz").empty
+    assert mapping.search_schools(town.schools, "  ").empty
+
+
+def test_zoom_for_bounds_fits_a_borough_and_a_county():
+    _, borough = mapping.zoom_for_bounds(((51.51, -0.21), (51.57, -0.10)))
+    _, county = mapping.zoom_for_bounds(((50.91, 0.03), (51.48, 1.45)))
+    assert 11 <= borough <= 13 and 8 <= county <= 10 and county < borough
+
+
+def test_csv_download_link_round_trips():
+    frame = pd.DataFrame({"a": [1, 2], "b": ["x", "y,z"]})
+    link = mapping.csv_download_html(frame, "../bad name.csv")
+    assert 'download=".._bad_name.csv"' in link
+    payload = re.search(r"base64,([^\"]+)", link).group(1)
+    assert base64.b64decode(payload).decode() == frame.to_csv(index=False)
+
+
+def test_utilisation_layer(town):
+    pct = mapping.utilisation(town.schools)
+    assert pct[100003] == pytest.approx(110.0) and np.isnan(pct[100004])
+    assert mapping.utilisation_colour(110.0) == mapping.UTILISATION_COLOURS[2]
+    assert mapping.utilisation_colour(float("nan")) == mapping.NO_DATA_COLOUR
+    table = mapping.utilisation_table(town.schools, "secondary")
+    assert table["urn"].tolist() == [100003, 100004]
