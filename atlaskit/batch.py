@@ -484,7 +484,7 @@ def plan_batch(
                 notebook_json=notebook_json,
                 parameters=parameters,
                 fingerprint=digest,
-                title=f"Schools Atlas: {name} ({code})",
+                title=str(parameters.get("report_title") or f"Schools Atlas: {name}"),
                 kernel_name=kernel_name,
                 start_timeout=start_timeout,
                 execution_timeout=execution_timeout,

@@ -1,0 +1,200 @@
+"""The batch runner on a tiny notebook (no store needed): failures collected, index, skipping, retry, Dask."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import nbformat
+import pytest
+import yaml
+
+from atlaskit import batch
+
+TINY = Path(__file__).parent / "notebooks" / "tiny_report.ipynb"
+CODES = ["E06000053", "E09000001", "E06000001"]
+NAMES = {"E06000053": "Isles of Scilly", "E09000001": "City of London", "E06000001": "Hartlepool"}
+
+
+def _write_parameters(folder: Path, code: str, **overrides) -> Path:
+    values = {
+        "authority": code,
+        "authority_name": NAMES[code],
+        "phase": "secondary",
+        "buffer_km": 1.0,
+        "projection_years": 3,
+        "top_schools": 2,
+        "include_flows": True,
+        "include_demand": True,
+        "report_title": None,
+    }
+    values.update(overrides)
+    path = folder / f"{code}.yaml"
+    path.write_text(yaml.safe_dump(values, sort_keys=False))
+    return path
+
+
+def _plain_yaml(path: Path) -> dict:
+    return yaml.safe_load(path.read_text())
+
+
+@pytest.fixture
+def no_store(tmp_path, monkeypatch):
+    """An empty store folder: fingerprints do not depend on the live store other tests may rebuild."""
+    empty = tmp_path / "no-store"
+    empty.mkdir()
+    monkeypatch.setenv("ATLAS_STORE_DIR", str(empty))
+    return empty
+
+
+@pytest.fixture
+def params(tmp_path) -> Path:
+    folder = tmp_path / "parameters"
+    folder.mkdir()
+    for code in CODES:
+        _write_parameters(folder, code)
+    return folder
+
+
+def _leftovers(out: Path) -> list[str]:
+    return [p.name for p in out.rglob("*") if p.name.endswith(".tmp")]
+
+
+@pytest.mark.slow
+def test_batch_of_three_with_a_broken_parameter_file(tmp_path, params, no_store, capsys):
+    """Two reports are built, the broken one is listed in the index, exit 1; fixed, only it is rebuilt."""
+    from atlaskit.cli import main
+
+    broken = params / "E09000001.yaml"
+    broken.write_text(broken.read_text().replace("buffer_km: 1.0", "buffer_km: lots"))
+    out = tmp_path / "reports"
+    argv = ["report", *CODES, "--out", str(out), "--parameters", str(params), "--notebook", str(TINY), "--no-progress", "--workers", "2"]
+
+    assert main(argv) == 1
+    assert sorted(p.name for p in out.glob("*.html")) == ["E06000001.html", "E06000053.html", "index.html"]
+    assert "Tiny report for Isles of Scilly (E06000053)" in (out / "E06000053.html").read_text()
+    index = (out / "index.html").read_text()
+    assert "E09000001" in index and "buffer_km" in index and "ParameterError" in index
+    assert 'href="E06000053.html"' in index and 'href="E06000001.html"' in index
+    err = capsys.readouterr().err
+    assert "E09000001" in err and "buffer_km" in err
+
+    _write_parameters(params, "E09000001")
+    assert main(argv) == 0
+    assert "1 built, 2 up to date, 0 failed" in capsys.readouterr().out
+    index = (out / "index.html").read_text()
+    assert 'href="E09000001.html"' in index and "ParameterError" not in index
+    assert _leftovers(out) == []
+
+    # an edited parameter file makes its report stale again; --force rebuilds all
+    _write_parameters(params, "E06000001", top_schools=3)
+    result = batch.run_batch(CODES, out, TINY, params, workers=1)
+    assert result.built == ["E06000001"] and sorted(result.skipped) == ["E06000053", "E09000001"]
+    jobs, skipped, failures, _ = batch.plan_batch(CODES, out, TINY, params, force=True)
+    assert sorted(j.code for j in jobs) == sorted(CODES) and not skipped and not failures
+
+
+@pytest.mark.slow
+def test_a_failing_cell_is_reported_with_its_index_and_error(tmp_path, params, no_store):
+    _write_parameters(params, "E06000001", fail=True)
+    out = tmp_path / "reports"
+    result = batch.run_batch(["E06000053", "E06000001"], out, TINY, params, workers=2, load_parameters=_plain_yaml)
+    assert result.built == ["E06000053"] and not result.ok
+    failure = result.failed["E06000001"]
+    assert (failure.stage, failure.ename) == ("execution", "ValueError")
+    assert "deliberately broken: E06000001" in failure.evalue
+    assert failure.cell_index is not None and failure.cell_source == "if fail:"
+    assert not (out / "E06000001.html").exists()
+    assert (out / "E06000001.failed.ipynb").is_file()
+    state = json.loads((out / ".state" / "E06000001.json").read_text())
+    assert state["status"] == "failed" and state["failure"]["ename"] == "ValueError"
+    index = (out / "index.html").read_text()
+    assert "deliberately broken: E06000001" in index and "if fail:" in index and "E06000001.failed.ipynb" in index
+
+
+def test_port_race_is_retried_once(monkeypatch):
+    calls = []
+
+    def flaky(job, cwd, output_path=None):
+        calls.append(job.code)
+        if len(calls) == 1:
+            raise RuntimeError("ZMQError: Address already in use (addr='tcp://127.0.0.1:51234')")
+        return nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("done")])
+
+    monkeypatch.setattr(batch, "_execute_once", flaky)
+    job = batch.ReportJob("E06000053", "Isles of Scilly", "{}", {}, "x")
+    outcome = batch.execute_job(job)
+    assert outcome.ok and outcome.attempts == 2 and len(calls) == 2
+    assert "done" in outcome.html
+
+
+def test_port_race_twice_fails_and_other_errors_are_not_retried(monkeypatch):
+    calls = []
+
+    def always(job, cwd, output_path=None):
+        calls.append(1)
+        raise RuntimeError("Address already in use")
+
+    monkeypatch.setattr(batch, "_execute_once", always)
+    outcome = batch.execute_job(batch.ReportJob("E06000053", "x", "{}", {}, "x"))
+    assert not outcome.ok and outcome.attempts == 2 and outcome.failure.stage == "kernel"
+
+    calls.clear()
+
+    def boom(job, cwd, output_path=None):
+        calls.append(1)
+        raise TimeoutError("cell timed out after 5 s")
+
+    monkeypatch.setattr(batch, "_execute_once", boom)
+    outcome = batch.execute_job(batch.ReportJob("E06000053", "x", "{}", {}, "x"))
+    assert not outcome.ok and outcome.attempts == 1 and outcome.failure.stage == "timeout" and len(calls) == 1
+
+
+def test_html_is_offline_and_hides_code():
+    nb = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_code_cell(
+                "secret_code_line = 1",
+                outputs=[nbformat.v4.new_output("display_data", data={"text/html": "<p>visible output</p>"})],
+            )
+        ]
+    )
+    html = batch.notebook_to_html(nb, "A title")
+    assert "visible output" in html and "secret_code_line" not in html
+    assert "<title>A title</title>" in html
+    import re
+
+    assert not re.findall(r'<script[^>]+src="https?:', html)
+    assert not re.findall(r'<link[^>]+href="https?:', html)
+
+
+def test_atomic_write_leaves_nothing_behind_on_failure(tmp_path):
+    target = tmp_path / "E06000053.html"
+    target.write_text("old report")
+
+    with pytest.raises(TypeError):
+        batch._atomic_write(target, 12345)  # type: ignore[arg-type]  - not text: the write fails midway
+    assert target.read_text() == "old report"
+    assert [p.name for p in tmp_path.iterdir()] == ["E06000053.html"]
+
+
+def test_missing_parameter_file_is_a_failure_not_a_crash(tmp_path, params, no_store):
+    out = tmp_path / "reports"
+    jobs, skipped, failures, _ = batch.plan_batch(["E06000053", "E10000016"], out, TINY, params)
+    assert [j.code for j in jobs] == ["E06000053"] and skipped == []
+    assert failures["E10000016"].stage == "parameters" and "atlas parameters" in failures["E10000016"].evalue
+    assert jobs[0].parameters["authority_name"] == "Isles of Scilly" and jobs[0].title == "Schools Atlas: Isles of Scilly"
+
+
+@pytest.mark.slow
+def test_batch_on_a_dask_local_cluster(tmp_path, params, no_store):
+    """The same batch on dask.distributed.LocalCluster (processes, 2 workers, 1 thread each)."""
+    distributed = pytest.importorskip("distributed")
+    _write_parameters(params, "E06000001", fail=True)
+    out = tmp_path / "reports"
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        result = batch.run_batch(CODES, out, TINY, params, scheduler=cluster.scheduler_address, load_parameters=_plain_yaml)
+    assert sorted(result.built) == ["E06000053", "E09000001"]
+    assert result.failed["E06000001"].ename == "ValueError"
+    assert "Tiny report for City of London" in (out / "E09000001.html").read_text()
+    assert "deliberately broken" in (out / "index.html").read_text()
