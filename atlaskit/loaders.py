@@ -78,13 +78,13 @@ def resolve_authority(text: str | int, store_dir: Path | None = None) -> str:
         UnknownAuthority: no authority matches, or an old code that split (Northamptonshire)
             matches several; the message lists the closest codes and names.
     """
-    table = authorities(store_dir)
     value = str(text).strip()
     if not value:
         raise UnknownAuthority("no authority given: pass an ONS code such as E09000007 or a name such as Camden")
     upper = value.upper()
-    if upper in set(table["authority_code"]):
+    if upper in set(store.cached_table("authorities", columns=["authority_code"], store_dir=store_dir)["authority_code"]):
         return upper
+    table = authorities(store_dir)
     by_name = table[table["authority_name"].str.casefold() == value.casefold()]
     if len(by_name) == 1:
         return by_name["authority_code"].iloc[0]
@@ -155,6 +155,26 @@ def _has_table(name: str, store_dir: Path | None) -> bool:
         return False
 
 
+def _neighbour_lsoas(authority_code: str, outline, buffer_km: float, store_dir: Path | None) -> list[str]:
+    """Return the codes of LSOAs outside the authority whose centroid lies within ``buffer_km`` of its boundary."""
+    if buffer_km <= 0:
+        return []
+    import shapely
+
+    centroids = store.cached_table("lsoas", columns=["lsoa11_code", "authority_code", "easting", "northing"], store_dir=store_dir)
+    pad = buffer_km * 1000.0
+    minx, miny, maxx, maxy = outline.bounds
+    x, y = centroids["easting"].to_numpy(), centroids["northing"].to_numpy()
+    box = (x >= minx - pad) & (x <= maxx + pad) & (y >= miny - pad) & (y <= maxy + pad)
+    box &= (centroids["authority_code"] != authority_code).to_numpy()
+    candidates = centroids[box]
+    if candidates.empty:
+        return []
+    shapely.prepare(outline)
+    close = shapely.dwithin(outline, shapely.points(candidates["easting"].to_numpy(), candidates["northing"].to_numpy()), pad)
+    return candidates.loc[close, "lsoa11_code"].tolist()
+
+
 def load(code: str | int, buffer_km: float = 2.0, store_dir: Path | None = None) -> AuthorityData:
     """Return one authority's LSOAs, schools and flows from the store, in well under a second.
 
@@ -175,53 +195,34 @@ def load(code: str | int, buffer_km: float = 2.0, store_dir: Path | None = None)
     if buffer_km < 0:
         raise ValueError(f"buffer_km must be >= 0 km, got {buffer_km}")
     authority_code = resolve_authority(code, store_dir)
-    by_code = [("authority_code", "==", authority_code)]
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        f_boundary = pool.submit(store.read_table, "authorities", None, by_code, None, store_dir)
-        f_lsoas = pool.submit(store.read_table, "lsoas", None, by_code, None, store_dir)
-        f_schools = pool.submit(store.read_table, "schools", None, by_code, None, store_dir)
-        boundary = f_boundary.result()
-        lsoas = f_lsoas.result()
-        schools = f_schools.result()
-        urns = schools["urn"].tolist()
-        own_codes = lsoas["lsoa11_code"].tolist()
-        if _has_table("flows", store_dir):
-            f_in = pool.submit(store.read_table, "flows", None, [("urn", "in", urns)], None, store_dir) if urns else None
-            f_out = pool.submit(store.read_table, "flows", None, [("lsoa11_code", "in", own_codes)], None, store_dir)
-            parts = [f.result() for f in (f_in, f_out) if f is not None]
-            flows = pd.concat(parts, ignore_index=True).drop_duplicates(subset=["urn", "lsoa11_code", "phase", "source"])
-        else:
-            flows = pd.DataFrame(
-                {
-                    "urn": pd.Series(dtype="int64"),
-                    "lsoa11_code": pd.Series(dtype="string"),
-                    "phase": pd.Series(dtype="string"),
-                    "pupils": pd.Series(dtype="float64"),
-                    "source": pd.Series(dtype="string"),
-                    "distance_km": pd.Series(dtype="float64"),
-                }
-            )
-        # neighbours: LSOAs within buffer_km of the boundary, or sending pupils to its schools
-        import shapely
-
-        outline = boundary.geometry.iloc[0]
-        minx, miny, maxx, maxy = outline.bounds
-        pad = buffer_km * 1000.0
-        near = store.read_table("lsoas", None, [("authority_code", "!=", authority_code)], (minx - pad, miny - pad, maxx + pad, maxy + pad), store_dir)
-        keep = np.zeros(len(near), dtype=bool)
-        if len(near) and pad > 0:
-            points = shapely.points(near["easting"].to_numpy(), near["northing"].to_numpy())
-            shapely.prepare(outline)
-            keep |= shapely.dwithin(outline, points, pad)
-        feeding = set(flows.loc[flows["urn"].isin(urns), "lsoa11_code"]) - set(own_codes)
-        keep |= near["lsoa11_code"].isin(feeding).to_numpy()
-        near = near[keep]
-        missing_feeders = feeding - set(near["lsoa11_code"])
-        if missing_feeders:
-            far = store.read_table("lsoas", None, [("lsoa11_code", "in", sorted(missing_feeders))], None, store_dir)
-            near = pd.concat([near, far])
-        lsoas = pd.concat([lsoas.assign(in_authority=True), near.assign(in_authority=False)], ignore_index=True)
-        display = store.read_table("lsoas_display", None, [("lsoa11_code", "in", lsoas["lsoa11_code"].tolist())], None, store_dir)
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        f_boundary = pool.submit(store.read_rows, "authorities", "authority_code", [authority_code], None, store_dir)
+        f_lsoas = pool.submit(store.read_rows, "lsoas", "authority_code", [authority_code], None, store_dir)
+        f_schools = pool.submit(store.read_rows, "schools", "authority_code", [authority_code], None, store_dir)
+        boundary, own, schools = f_boundary.result(), f_lsoas.result(), f_schools.result()
+    urns = schools["urn"].tolist()
+    own_codes = own["lsoa11_code"].tolist()
+    if _has_table("flows", store_dir):
+        into = store.read_rows("flows", "urn", urns, None, store_dir)
+        out_of = store.read_rows("flows", "lsoa11_code", own_codes, None, store_dir)
+        flows = pd.concat([into, out_of], ignore_index=True).drop_duplicates(subset=["urn", "lsoa11_code", "phase", "source"])
+    else:
+        flows = pd.DataFrame(
+            {
+                "urn": pd.Series(dtype="int64"),
+                "lsoa11_code": pd.Series(dtype="string"),
+                "phase": pd.Series(dtype="string"),
+                "pupils": pd.Series(dtype="float64"),
+                "source": pd.Series(dtype="string"),
+                "distance_km": pd.Series(dtype="float64"),
+            }
+        )
+    neighbour_codes = _neighbour_lsoas(authority_code, boundary.geometry.iloc[0], buffer_km, store_dir)
+    feeding = set(flows.loc[flows["urn"].isin(urns), "lsoa11_code"]) - set(own_codes)
+    neighbour_codes = sorted(set(neighbour_codes) | feeding)
+    near = store.read_rows("lsoas", "lsoa11_code", neighbour_codes, None, store_dir) if neighbour_codes else own.iloc[:0]
+    lsoas = pd.concat([own.assign(in_authority=True), near.assign(in_authority=False)], ignore_index=True)
+    display = store.read_rows("lsoas_display", "lsoa11_code", lsoas["lsoa11_code"], None, store_dir)
     display = display.merge(lsoas[["lsoa11_code", "in_authority"]], on="lsoa11_code", how="left")
     info = {k: v for k, v in boundary.drop(columns=boundary.geometry.name).iloc[0].items()}
     return AuthorityData(
