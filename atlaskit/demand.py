@@ -91,6 +91,8 @@ __all__ = [
     "planning_groups",
     "planning_area_demand",
     "first_shortfall",
+    "small_area_demand",
+    "plot_projection",
 ]
 
 PHASES = ("primary", "secondary")
@@ -1023,3 +1025,97 @@ def first_shortfall(area_table: pd.DataFrame, margin_pct: float = OPERATING_MARG
     short = area_table[area_table["pct_spare"] < margin_pct].sort_values("academic_year")
     first = short.groupby(keys, as_index=False).first()[[*keys, "academic_year", "pct_spare"]]
     return first.rename(columns={"academic_year": "first_short_year"}).sort_values(["first_short_year", *keys]).reset_index(drop=True)
+
+
+def small_area_demand(
+    lsoas: pd.DataFrame,
+    flows: pd.DataFrame,
+    schools: pd.DataFrame,
+    la_population: pd.DataFrame,
+    last_year: int = 2035,
+    flows_year: int = 2019,
+    cluster_km: float = 3.0,
+) -> DemandResult:
+    """Project pupils per planning area (or cluster of nearby schools) from LSOA children and the flows.
+
+    Chains :func:`project_lsoa_children`, :func:`school_demand` and :func:`planning_area_demand`.
+
+    Args:
+        lsoas: lsoa11_code, authority_code, age_0_2019 ... age_18_2020 (e.g. ``loaders.load(code).lsoas``).
+        flows: urn, lsoa11_code, phase, pupils, source (observed/modelled) at ``flows_year``.
+        schools: the schools whose demand is wanted (urn, authority_code, planning_area_code,
+            easting, northing, capacity_primary_2015, capacity_secondary_2015, capacity_2015).
+        la_population: authority_code, year, age, population.
+        last_year: last mid-year projected (2035: academic year 2034/35).
+        flows_year: mid-year the flows describe.
+        cluster_km: see :func:`planning_groups`.
+
+    Returns:
+        :class:`DemandResult` with :func:`planning_area_demand`'s table; problems name what is
+        missing (no flows, flows from LSOAs not in ``lsoas``).
+    """
+    problems: list[str] = []
+    codes = ", ".join(sorted(schools["authority_code"].dropna().astype(str).unique())) or "these schools"
+    phase_flows = flows[flows["phase"].isin(PHASES) & flows["urn"].isin(schools["urn"])]
+    if phase_flows.empty:
+        problems.append(f"{codes}: no primary or secondary flows into its schools (build the store's flows step): no small-area projection")
+        return DemandResult(pd.DataFrame(columns=["authority_code", "planning_group", "phase", "academic_year", "pupils", "capacity", "surplus", "pct_spare"]), problems)
+    if "source" in phase_flows.columns and phase_flows["source"].eq("observed").any():
+        # observed flows replace modelled ones for the same school and phase
+        observed = phase_flows[phase_flows["source"] == "observed"][["urn", "phase"]].drop_duplicates()
+        marked = phase_flows.merge(observed.assign(_obs=True), on=["urn", "phase"], how="left")
+        phase_flows = marked[~(marked["_obs"].fillna(False).astype(bool) & (marked["source"] != "observed"))].drop(columns="_obs")
+    unknown = set(phase_flows["lsoa11_code"]) - set(lsoas["lsoa11_code"])
+    if unknown:
+        lost = float(phase_flows.loc[phase_flows["lsoa11_code"].isin(unknown), "pupils"].sum())
+        problems.append(f"{codes}: {len(unknown)} LSOAs sending {lost:,.0f} pupils are not among the LSOAs given: carried unchanged")
+    children = project_lsoa_children(lsoas.drop_duplicates("lsoa11_code"), la_population, last_year)
+    pupils = school_demand(phase_flows, children, base_year=flows_year)
+    return DemandResult(planning_area_demand(pupils, schools, cluster_km), problems)
+
+
+def plot_projection(table: pd.DataFrame, authority_code: str, ax=None):
+    """Chart one authority's rolls and capacity over time with the 80% and 95% intervals (matplotlib).
+
+    Args:
+        table: :func:`project_demand`'s table.
+        authority_code: the authority to draw.
+        ax: matplotlib axes pair (two, one per phase); new figure when None.
+
+    Returns:
+        The matplotlib Figure: per phase, actual rolls (dots), the projection (line) with its
+        80% and 95% bands, the backtest from 2018/19 (dashed), capacity (step line) and the
+        DfE 2% / 5% operating margins below capacity (dotted).
+    """
+    import matplotlib.pyplot as plt
+
+    rows = table[table["authority_code"] == authority_code]
+    if ax is None:
+        fig, ax = plt.subplots(1, 2, figsize=(12, 4.5), sharex=False)
+    else:
+        fig = ax[0].figure
+    for axis, phase in zip(ax, PHASES):
+        part = rows[rows["phase"] == phase].copy()
+        part["x"] = part["academic_year"].map(academic_year_end)
+        ahead = part[part["kind"].isin(["actual", "projection"])].sort_values("x")
+        axis.fill_between(ahead["x"], ahead["pupils_lower_95"], ahead["pupils_upper_95"], color="tab:blue", alpha=0.15, label="95% interval")
+        axis.fill_between(ahead["x"], ahead["pupils_lower_80"], ahead["pupils_upper_80"], color="tab:blue", alpha=0.3, label="80% interval")
+        axis.plot(ahead["x"], ahead["pupils"], color="tab:blue", label="projected pupils")
+        back = part[part["kind"] == "backtest"].sort_values("x")
+        if len(back):
+            axis.plot(back["x"], back["pupils"], color="tab:orange", linestyle="--", marker="x", label="backtest from 2018/19")
+        actual = part.dropna(subset=["actual_pupils"]).drop_duplicates("x").sort_values("x")
+        axis.plot(actual["x"], actual["actual_pupils"], "o", color="black", label="actual pupils")
+        cap = part.dropna(subset=["capacity"]).drop_duplicates("x").sort_values("x")
+        if len(cap):
+            axis.step(cap["x"], cap["capacity"], where="mid", color="tab:red", label="places")
+            for pct, style in zip(OPERATING_MARGINS_PCT, (":", "-.")):
+                axis.plot(cap["x"], cap["capacity"] * (1 - pct / 100.0), linestyle=style, color="tab:red", alpha=0.6, label=f"places less {pct:g}% margin")
+        ticks = sorted(part["x"].unique())[::2]
+        axis.set_xticks(ticks, [academic_year(t) for t in ticks], rotation=45, ha="right")
+        axis.set_title(f"{authority_code} {phase} ({'R-Y6' if phase == 'primary' else 'Y7-11'})")
+        axis.set_ylabel("pupils / places")
+        axis.grid(alpha=0.3)
+    ax[0].legend(fontsize="small", loc="best")
+    fig.tight_layout()
+    return fig
