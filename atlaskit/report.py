@@ -187,6 +187,15 @@ def table_block(frame: pd.DataFrame, caption: str = "", title: str | None = None
     return Block(html, f"{title or caption}\n{frame.to_string(index=False)}")
 
 
+def _count(value: Any) -> str:
+    """Format a modelled count as a whole number with thousands separators ("" when unknown)."""
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return ""
+    return f"{v:,.0f}" if np.isfinite(v) else ""
+
+
 def _heading(title: str, intro: str = "") -> Block:
     return Block(f"<h2>{_esc(title)}</h2>" + (f"<p>{_esc(intro)}</p>" if intro else ""), title)
 
@@ -242,8 +251,8 @@ class ReportContext:
         title: the report title.
         buffer_km, projection_years, top_schools, include_flows, include_demand: parameters.
         data: the :class:`atlaskit.loaders.AuthorityData`, or None when it could not be loaded.
-        tables: extra store tables read for this authority (``cross_border``, ``scorecard``,
-            ``la_population``) by name; absent when not built.
+        tables: extra store tables by name: ``cross_border`` (this authority), ``scorecard`` and
+            ``la_population`` (all authorities); absent when not built.
         build: the store's ``build.json`` (``built_at``...), or {}.
         problems: what could not be loaded, one line each (shown in the report).
     """
@@ -319,9 +328,9 @@ def prepare(
     except Exception as exc:  # noqa: BLE001 - shown in the report
         ctx.problems.append(f"store build information unavailable: {exc}")
     by_code = [("authority_code", "==", data.code)]
-    for name_ in ("cross_border", "scorecard", "la_population"):
-        try:
-            ctx.tables[name_] = store.read_table(name_, filters=by_code, store_dir=store_dir)
+    for name_, filters in (("cross_border", by_code), ("scorecard", None), ("la_population", None)):
+        try:  # scorecard and population are national: the projection's intervals are set across England
+            ctx.tables[name_] = store.read_table(name_, filters=filters, store_dir=store_dir)
         except Exception as exc:  # noqa: BLE001 - a table not built yet: its section says so
             ctx.problems.append(f"store table {name_!r} unavailable: {exc}")
     return ctx
@@ -402,8 +411,17 @@ def headline_figures(
     spare_pct = 100.0 * spare / float(capacity[both].sum()) if both.any() and capacity[both].sum() > 0 else np.nan
     rows = [
         ("Schools", float(len(own)), f"open state-funded {phase} and all-through schools"),
-        ("Pupils", float(pupils.sum()) if pupils.notna().any() else np.nan, f"on roll, January 2019 census ({int(pupils.notna().sum())} schools)"),
-        ("Capacity (places)", float(capacity.sum()) if capacity.notna().any() else np.nan, f"May 2015 school capacity ({int(capacity.notna().sum())} schools)"),
+        (
+            "Pupils",
+            float(pupils.sum()) if pupils.notna().any() else np.nan,
+            f"on roll, January 2019 census ({int(pupils.notna().sum())} schools"
+            + ("; all-through schools count all their pupils)" if own["phase"].eq("all-through").any() else ")"),
+        ),
+        (
+            "Capacity (places)",
+            float(capacity.sum()) if capacity.notna().any() else np.nan,
+            f"May 2015 school capacity ({int(capacity.notna().sum())} of {len(own)} schools published one)",
+        ),
         (
             "Spare places",
             spare,
@@ -472,10 +490,14 @@ def children_map(lsoas, schools, boundary, phase: str, title: str = ""):
     children = children_of_phase(inside, phase)
     low, high = _phase_ages(phase)
     k = int(min(5, max(1, children.nunique())))
+    label = f"Children aged {low}-{high}, mid-2019"
+    if k > 1:  # quintiles (fewer classes when few distinct values)
+        style = {"scheme": "quantiles", "k": k, "legend_kwds": {"title": label, "loc": "lower left", "fontsize": 7, "title_fontsize": 8}}
+    else:  # one area or one value: a plain colour bar
+        style = {"legend_kwds": {"label": label, "shrink": 0.5}}
     inside.assign(children=children).plot(
-        ax=ax, column="children", cmap="Blues", scheme="quantiles" if k > 1 else None, k=k, legend=True,
-        edgecolor="white", linewidth=0.15, missing_kwds={"color": "lightgrey"},
-        legend_kwds={"title": f"Children aged {low}-{high}, mid-2019", "loc": "lower left", "fontsize": 7, "title_fontsize": 8},
+        ax=ax, column="children", cmap="Blues", legend=True, edgecolor="white", linewidth=0.15,
+        missing_kwds={"color": "lightgrey"}, **style,
     )
     own = phase_schools(schools, phase)
     own = own[~own.geometry.is_empty & own.geometry.notna()] if len(own) else own
@@ -607,13 +629,14 @@ def catchment_map(lsoas, schools, boundary, catchments: pd.DataFrame, title: str
     return fig
 
 
-def projection_chart(projection: pd.DataFrame, capacity: pd.DataFrame | None = None, title: str = ""):
-    """Chart projected pupils with their 80% and 95% intervals, and places (capacity).
+def projection_chart(table: pd.DataFrame, title: str = ""):
+    """Chart one authority's projected pupils with 80% and 95% intervals, actual rolls and places.
 
     Args:
-        projection: one authority and phase: ``academic_year``, ``pupils``, ``pupils_lower_80``,
-            ``pupils_upper_80``, ``pupils_lower_95``, ``pupils_upper_95``, optionally ``horizon``.
-        capacity: ``academic_year``, ``capacity`` (places), or None.
+        table: one authority and phase of :func:`atlaskit.demand.project_demand`'s table:
+            ``academic_year``, ``pupils``, ``pupils_lower_80``, ``pupils_upper_80``,
+            ``pupils_lower_95``, ``pupils_upper_95``, and optionally ``kind`` (``actual``,
+            ``projection``, ``backtest``), ``actual_pupils`` and ``capacity`` (places).
         title: axes title.
 
     Returns:
@@ -621,18 +644,25 @@ def projection_chart(projection: pd.DataFrame, capacity: pd.DataFrame | None = N
     """
     fig = _new_figure(8.0, 4.5)
     ax = fig.add_subplot()
-    p = projection.sort_values("academic_year").reset_index(drop=True)
-    x = np.arange(len(p))
-    ax.fill_between(x, p["pupils_lower_95"], p["pupils_upper_95"], color="#9ecae1", alpha=0.5, label="95% interval")
-    ax.fill_between(x, p["pupils_lower_80"], p["pupils_upper_80"], color="#4292c6", alpha=0.5, label="80% interval")
-    ax.plot(x, p["pupils"], color="#08306b", marker="o", markersize=3, label="projected pupils")
-    if "horizon" in p and (p["horizon"] == 0).any():
-        i0 = int(np.flatnonzero(p["horizon"].to_numpy() == 0)[0])
-        ax.plot([i0], [p["pupils"].iloc[i0]], marker="s", color="black", linestyle="", label=f"actual roll {p['academic_year'].iloc[i0]}")
-    if capacity is not None and len(capacity):
-        cap = p[["academic_year"]].merge(capacity[["academic_year", "capacity"]], on="academic_year", how="left")
-        ax.step(x, cap["capacity"], where="mid", color="#d95f02", linewidth=2, label="places (capacity)")
-    ax.set_xticks(x, p["academic_year"], rotation=45, ha="right", fontsize=8)
+    t = table.assign(x=[int(str(y)[:4]) + 1 for y in table["academic_year"]])
+    kind = t["kind"] if "kind" in t else pd.Series("projection", index=t.index)
+    ahead = t[kind.isin(["actual", "projection"])].sort_values("x")
+    ax.fill_between(ahead["x"], ahead["pupils_lower_95"], ahead["pupils_upper_95"], color="#9ecae1", alpha=0.6, label="95% interval")
+    ax.fill_between(ahead["x"], ahead["pupils_lower_80"], ahead["pupils_upper_80"], color="#4292c6", alpha=0.6, label="80% interval")
+    ax.plot(ahead["x"], ahead["pupils"], color="#08306b", label="projected pupils")
+    back = t[kind == "backtest"].sort_values("x")
+    if len(back):
+        ax.plot(back["x"], back["pupils"], color="#7f7f7f", linestyle="--", marker="x", label="same method from 2018/19")
+    if "actual_pupils" in t:
+        actual = t.dropna(subset=["actual_pupils"]).drop_duplicates("x").sort_values("x")
+        if len(actual):
+            ax.plot(actual["x"], actual["actual_pupils"], "o", color="black", markersize=4, label="actual pupils")
+    if "capacity" in t:
+        cap = t.dropna(subset=["capacity"]).drop_duplicates("x").sort_values("x")
+        if len(cap):
+            ax.step(cap["x"], cap["capacity"], where="mid", color="#d95f02", linewidth=2, label="places (capacity)")
+    years = sorted(t["x"].unique())
+    ax.set_xticks(years, [f"{y - 1}/{y % 100:02d}" for y in years], rotation=45, ha="right", fontsize=8)
     ax.set_ylabel("pupils")
     ax.yaxis.set_major_formatter(_thousands_formatter())
     ax.grid(axis="y", color="#dddddd")
@@ -799,70 +829,100 @@ def catchments_section(ctx: ReportContext) -> Block:
     return _guard(title, build)
 
 
-def _projection(ctx: ReportContext) -> tuple[pd.DataFrame, pd.DataFrame | None, list[str]]:
-    """Project the authority's pupils of the phase (cached on the context)."""
-    if "projection" in ctx.cache:
-        return ctx.cache["projection"]
-    from atlaskit import demand
+def _projection(ctx: ReportContext) -> tuple[pd.DataFrame, list[str]]:
+    """Project the authority's pupils (both phases) with :func:`atlaskit.demand.project_demand`; cached on the context."""
+    if "projection" not in ctx.cache:
+        from atlaskit import demand
 
-    scorecard = ctx.tables.get("scorecard")
-    population = ctx.tables.get("la_population")
-    if scorecard is None or scorecard.empty or population is None or population.empty:
-        raise LookupError("the store has no scorecard or population by age for this authority")
-    intervals = _intervals()
-    rolls = demand.rolls_from_scorecard(scorecard)
-    result = demand.project_rolls(population, rolls, "latest", ctx.projection_years, intervals, [ctx.authority])
-    table = result.table[(result.table["authority_code"] == ctx.authority) & (result.table["phase"] == ctx.phase)]
-    capacity = None
-    try:
-        cap = demand.capacity_from_scorecard(scorecard)
-        cap = cap[(cap["authority_code"] == ctx.authority) & (cap["phase"] == ctx.phase)]
-        capacity = cap.rename(columns={c: "capacity" for c in cap.columns if c in ("places", "capacity")})
-    except Exception:  # noqa: BLE001 - chart without capacity
-        capacity = None
-    ctx.cache["projection"] = (table, capacity, list(result.problems))
+        scorecard = ctx.tables.get("scorecard")
+        population = ctx.tables.get("la_population")
+        if scorecard is None or scorecard.empty or population is None or population.empty:
+            raise LookupError("the store has no school places scorecard or population by age (run `atlas build`)")
+        result = demand.project_demand(population, scorecard, years_ahead=ctx.projection_years, authorities=[ctx.authority])
+        ctx.cache["projection"] = (result.table, list(result.problems))
     return ctx.cache["projection"]
 
 
-_INTERVALS: dict = {}
-
-
-def _intervals() -> pd.DataFrame:
-    """Prediction-interval calibration across all authorities (computed once per process, from the store)."""
-    if "table" not in _INTERVALS:
-        from atlaskit import demand, store
-
-        scorecard = store.read_table("scorecard")
-        population = store.read_table("la_population")
-        _INTERVALS["table"] = demand.calibrate_intervals(population, demand.rolls_from_scorecard(scorecard))
-    return _INTERVALS["table"]
-
-
 def projection_section(ctx: ReportContext) -> Block:
-    """Return the projection chart (pupils with 80% and 95% intervals, and places)."""
+    """Return the projection chart (pupils with 80% and 95% intervals, actual rolls and places)."""
     title = "Projected pupils and places"
     if not ctx.include_demand:
         return note_block("Demand is switched off for this authority (include_demand: false).", title)
 
     def build() -> Block:
-        table, capacity, problems = _projection(ctx)
-        if table.empty:
-            why = "; ".join(p for p in problems if ctx.authority in p) or "no projection for this authority and phase"
+        table, problems = _projection(ctx)
+        rows = table[(table["authority_code"] == ctx.authority) & (table["phase"] == ctx.phase)]
+        if rows.empty:
+            why = "; ".join(p for p in problems if ctx.authority in p and ctx.phase in p) or "no projection for this authority and phase"
             return note_block(f"Not available: {why}", title)
-        fig = projection_chart(table, capacity)
-        origin = table["origin"].iloc[0] if "origin" in table else ""
-        return _heading(title) + figure_block(
+        fig = projection_chart(rows)
+        ahead = rows[rows["kind"].isin(["actual", "projection"])] if "kind" in rows else rows
+        origin = ahead["origin"].iloc[0] if "origin" in ahead and len(ahead) else ""
+        out = _heading(title) + figure_block(
             fig,
             f"{ctx.phase.capitalize()} pupils in state-funded schools of {ctx.authority_name}, projected {ctx.projection_years} years "
-            f"from the {origin} roll by the cohort method, with 80% and 95% prediction intervals (calibrated on 2014/15 to 2018/19 "
-            f"errors across England); places from the DfE school places scorecard.",
+            f"from the {origin} roll by the cohort method, with 80% and 95% prediction intervals (from the errors of the same "
+            f"method across England); dashed: the same method run from 2018/19, against the actual rolls (dots); places from the "
+            f"DfE school places scorecard, the latest held constant.",
         )
+        last = ahead.sort_values("academic_year").iloc[-1]
+        summary = pd.DataFrame(
+            [
+                ("Pupils " + str(ahead["academic_year"].min()), _count(ahead.sort_values("academic_year")["pupils"].iloc[0])),
+                (f"Projected pupils {last['academic_year']}", _count(last["pupils"])),
+                (f"80% interval {last['academic_year']}", f"{_count(last['pupils_lower_80'])} to {_count(last['pupils_upper_80'])}"),
+                (f"95% interval {last['academic_year']}", f"{_count(last['pupils_lower_95'])} to {_count(last['pupils_upper_95'])}"),
+                (f"Places ({last.get('capacity_year', '') or 'unknown'})", _count(last.get("capacity", np.nan))),
+                (f"Spare places {last['academic_year']}", _count(last.get("surplus", np.nan))),
+            ],
+            columns=["Measure", "Value"],
+        )
+        own = [p for p in problems if ctx.authority in p and ctx.phase in p]
+        out += table_block(summary, "Projection summary")
+        if own:
+            out += Block('<p class="atlas-note">' + "; ".join(_esc(p) for p in own) + "</p>", "; ".join(own))
+        return out
 
     return _guard(title, build)
 
 
+def planning_area_summary(area_table: pd.DataFrame, phase: str, margin_pct: float = 2.0) -> pd.DataFrame:
+    """Summarise :func:`atlaskit.demand.small_area_demand` per planning group: now, last year, first shortfall.
+
+    Args:
+        area_table: planning_group, phase, academic_year, pupils, capacity, surplus, pct_spare, n_schools.
+        phase: the phase shown.
+        margin_pct: operating margin (percent) for the first year spare places fall under it.
+
+    Returns:
+        One row per planning group: planning area, schools, places, pupils in the first and last
+        year, spare places and percent spare in the last year, first year under the margin.
+    """
+    rows = area_table[area_table["phase"] == phase]
+    if rows.empty:
+        return pd.DataFrame(columns=["planning area", "schools", "places"])
+    first_year, last_year = rows["academic_year"].min(), rows["academic_year"].max()
+    out = []
+    for group, part in rows.sort_values("academic_year").groupby("planning_group", sort=True):
+        first, last = part.iloc[0], part.iloc[-1]
+        short = part[part["pct_spare"] < margin_pct]
+        out.append(
+            {
+                "planning area": group,
+                "schools": int(last.get("n_schools", 0)),
+                "places": float(last["capacity"]),
+                f"pupils {first_year}": float(first["pupils"]),
+                f"pupils {last_year}": float(last["pupils"]),
+                f"spare places {last_year}": float(last["surplus"]),
+                f"% spare {last_year}": float(last["pct_spare"]),
+                f"first year under {margin_pct:g}% spare": short["academic_year"].iloc[0] if len(short) else "",
+            }
+        )
+    return pd.DataFrame(out)
+
+
 def demand_section(ctx: ReportContext) -> Block:
-    """Return the demand table per planning area (pupils, places, surplus)."""
+    """Return the demand table per planning area (projected pupils against places)."""
     title = "Demand and places by planning area"
     if not ctx.include_demand:
         return note_block("Demand is switched off for this authority (include_demand: false).", title)
@@ -870,14 +930,35 @@ def demand_section(ctx: ReportContext) -> Block:
     def build() -> Block:
         from atlaskit import demand
 
-        if not hasattr(demand, "planning_area_demand"):
-            return note_block("Not available: planning-area demand is not in this version of atlaskit.demand.", title)
-        schools = phase_schools(ctx.data.schools, ctx.phase)
-        table = demand.planning_area_demand(schools, ctx.phase)
-        table = table.table if hasattr(table, "table") else table
-        if table is None or len(table) == 0:
-            return note_block(f"Not available: no planning areas for {ctx.phase} schools of {ctx.authority_name}.", title)
-        return table_block(table, f"{ctx.phase} pupils (January 2019) and places (May 2015) per planning area", title=title)
+        data = ctx.data
+        population = ctx.tables.get("la_population")
+        if population is None or population.empty:
+            return note_block("Not available: the store has no population by age (run `atlas build`).", title)
+        if data.flows is None or data.flows.empty:
+            return note_block("Not available: the store has no home-to-school flows yet, so pupils cannot be placed in planning areas.", title)
+        schools = phase_schools(data.schools, ctx.phase)
+        if "authority_code" not in schools:
+            schools = schools.assign(authority_code=ctx.authority)
+        origin = 2025
+        try:
+            table, _ = _projection(ctx)
+            origin = max(int(str(y)[:4]) + 1 for y in table["academic_year"])
+        except Exception:  # noqa: BLE001 - the area table does not need the authority projection
+            origin = 2025 + ctx.projection_years
+        result = demand.small_area_demand(data.lsoas, data.flows[data.flows["phase"] == ctx.phase], schools, population, last_year=origin)
+        summary = planning_area_summary(result.table, ctx.phase)
+        if summary.empty:
+            why = "; ".join(result.problems) or f"no {ctx.phase} planning areas"
+            return note_block(f"Not available: {why}", title)
+        out = table_block(
+            summary,
+            f"{ctx.phase.capitalize()} pupils projected per planning area (SCAP 2015 planning areas; schools without one are grouped "
+            f"with schools within 3 km) from modelled flows and small-area children, against the places of its schools (May 2015).",
+            title=title,
+        )
+        if result.problems:
+            out += Block('<p class="atlas-note">' + "; ".join(_esc(p) for p in result.problems) + "</p>", "; ".join(result.problems))
+        return out
 
     return _guard(title, build)
 

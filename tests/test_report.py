@@ -131,8 +131,10 @@ def test_maps_and_chart_are_figures(tiny):
             "pupils_upper_95": [100.0, 120.0, 140.0],
         }
     )
-    capacity = pd.DataFrame({"academic_year": ["2024/25"], "capacity": [130.0]})
-    fig = report.projection_chart(projection, capacity)
+    projection["kind"] = ["actual", "projection", "projection"]
+    projection["actual_pupils"] = [100.0, np.nan, np.nan]
+    projection["capacity"] = 130.0
+    fig = report.projection_chart(projection)
     block = report.figure_block(fig, "Projection", alt="chart")
     assert block.html.startswith('<figure class="atlas-figure"><img alt="chart" src="data:image/png;base64,')
 
