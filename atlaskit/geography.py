@@ -364,6 +364,9 @@ def simplify_for_display(frame, tolerance_m: float = 50.0, decimals: int = 5, co
         out = gpd.GeoDataFrame(frame[keep].copy(), geometry=simplified, crs=frame.crs)
     out = out.to_crs("EPSG:4326")
     rounded = shapely.set_precision(out.geometry.to_numpy(), 10.0**-decimals, mode="pointwise")
+    invalid = ~shapely.is_valid(rounded)
+    if invalid.any():  # rounding can pinch a thin polygon into a self-touching ring: repair those few
+        rounded[invalid] = [_polygonal(g) for g in shapely.make_valid(rounded[invalid])]
     empty = shapely.is_empty(rounded)
     if empty.any():
         raise AtlasError(f"{int(empty.sum())} polygon(s) vanished when simplified at {tolerance_m} m")

@@ -169,3 +169,9 @@ def test_rural_urban_class_for_every_lsoa(lsoas):
     assert lsoas["ruc11_code"].notna().all()
     assert set(lsoas["ruc11_code"]) <= {"A1", "B1", "C1", "C2", "D1", "D2", "E1", "E2"}
     assert pd.api.types.is_integer_dtype(lsoas["age_0_2019"])
+
+
+def test_display_geometries_are_valid_after_rounding(store):
+    display = read_table("lsoas_display", store_dir=store)
+    assert shapely.is_valid(display.geometry.to_numpy()).all()
+    assert not display.geometry.is_empty.any()
