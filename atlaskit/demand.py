@@ -14,7 +14,11 @@ Method (what authorities call cohort or grade-progression projection), per autho
 4. **Year groups and ages.** An academic year ``"Y/Y+1"`` is matched with the mid-year
    estimate of June ``Y+1`` (the summer in which it ends), when ten-twelfths of each year group
    have their birthday behind them: Reception is age 5, Year 6 age 11, Year 7 age 12 and
-   Year 11 age 16. Primary (R-Y6) = ages 5-11; secondary (Y7-11) = ages 12-16.
+   Year 11 age 16; each year group is 5/6 of its age plus 1/6 of the age below (children born
+   in July and August, :func:`children_of_phase`). Primary (R-Y6) = ages 5-11; secondary
+   (Y7-11) = ages 12-16. (Counting whole ages only was tried first: the 1/6 mix is the correct
+   demography and lowered the calibration and backtest errors slightly, e.g. secondary median
+   error 1 year ahead 1.6% -> 1.5%.)
 5. **Intake and progression ratios.** At the jump-off year the roll of each phase is split into
    year groups in proportion to the children of each age. The **intake ratio** (Reception /
    children aged 5) and the **participation ratio** of each phase (pupils on roll / children of
@@ -22,7 +26,7 @@ Method (what authorities call cohort or grade-progression projection), per autho
    travel, independent and home education) are measured at the jump-off; the **progression
    ratio** from one year group to the next is the cohort ratio ``s`` of its age; the
    **transfer ratio** Year 6 -> Year 7 is ``s[11]`` times secondary over primary participation.
-   Pupils of year group ``k`` in year ``t`` are therefore ``participation * P_t[age_k]``.
+   Pupils of year group ``k`` in year ``t`` are therefore ``participation`` times its children.
 6. **Jump-off rolls**: the latest roll known at the origin (2014/15 and 2018/19 from the
    scorecard's ``PRI_NoR15``/``PRI_NoR19``..., 2022/23-2024/25 from its ``PriNOR``/``SecNOR``).
 7. **Prediction intervals** come from the empirical spread, across the 153 authorities, of the
@@ -50,6 +54,7 @@ held for later years) minus pupils; ``pct_spare`` = 100 * surplus / capacity; th
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -98,6 +103,8 @@ __all__ = [
 PHASES = ("primary", "secondary")
 #: Ages at the mid-year in which an academic year ends: (youngest, oldest), inclusive.
 PHASE_AGES: dict[str, tuple[int, int]] = {"primary": (5, 11), "secondary": (12, 16)}
+#: Share of a year group one year younger than its nominal age at 30 June (born July-August).
+YOUNGER_SHARE = 2.0 / 12.0
 #: Year groups of each phase, youngest first (aligned with the ages of :data:`PHASE_AGES`).
 YEAR_GROUPS: dict[str, tuple[str, ...]] = {
     "primary": ("R", "Y1", "Y2", "Y3", "Y4", "Y5", "Y6"),
@@ -305,9 +312,23 @@ def backcast_population(base: np.ndarray, ratios: np.ndarray, years: int) -> np.
 
 
 def children_of_phase(population: np.ndarray, phase: str) -> np.ndarray:
-    """Return children of the phase's ages (:data:`PHASE_AGES`), summed over the last axis."""
+    """Return the children of the phase's year groups at a mid-year (30 June), summed over the last axis.
+
+    A year group is the children born September to August. At 30 June ten-twelfths of them
+    have had their birthday (aged ``a``) and two-twelfths, born in July and August, are one year
+    younger: year group of age ``a`` = 5/6 * P[a] + 1/6 * P[a-1]
+    (:data:`YOUNGER_SHARE`). Summed over a phase's ages ``low..high`` (:data:`PHASE_AGES`) this is
+    ``sum(P[low..high]) - P[high] / 6 + P[low - 1] / 6``.
+
+    Args:
+        population: persons by single year of age (..., n_ages).
+        phase: ``primary`` or ``secondary``.
+
+    Returns:
+        Array (...,): children of the phase's year groups.
+    """
     low, high = PHASE_AGES[phase]
-    return population[..., low : high + 1].sum(axis=-1)
+    return population[..., low : high + 1].sum(axis=-1) - YOUNGER_SHARE * population[..., high] + YOUNGER_SHARE * population[..., low - 1]
 
 
 # --------------------------------------------------------------------------------------------
@@ -826,9 +847,12 @@ def project_demand(
         rows = bt.table[bt.table["origin"] == "2018/19"]
         if authorities is not None:
             rows = rows[rows["authority_code"].isin(authorities)]
-            problems.extend(p for p in bt.problems if p.split(": ", 1)[-1].split(":")[0] in authorities)
-        else:
-            problems.extend(p for p in bt.problems if p.startswith("backtest from 2018/19"))
+        wanted = None if authorities is None else set(authorities)
+        for problem in bt.problems:
+            named = set(re.findall(r"E\d{8}", problem))
+            if problem.startswith("backtest from 2018/19") or "not scored" in problem:
+                if wanted is None or named & wanted:
+                    problems.append(problem)
         keep = [c for c in table.columns if c in rows.columns] + ["actual_pupils"]
         table = pd.concat([table, rows[keep].assign(kind="backtest")], ignore_index=True)
     actual = rolls[["authority_code", "phase", "academic_year", "pupils"]].rename(columns={"pupils": "_actual"})

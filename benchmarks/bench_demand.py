@@ -48,9 +48,12 @@ def naive_projection(la_population: pd.DataFrame, rolls: pd.DataFrame, years_ahe
                 nxt.iloc[0] = p20.iloc[0] * birth_index[year - 2021]
                 by_year[year] = nxt
                 current = nxt
-            participation = origin["pupils"] / by_year[start].loc[low:high].sum()
+            def children(p: pd.Series) -> float:
+                return p.loc[low:high].sum() - p.loc[high] / 6 + p.loc[low - 1] / 6
+
+            participation = origin["pupils"] / children(by_year[start])
             for h in range(years_ahead + 1):
-                out.append((code, phase, d.academic_year(start + h), participation * by_year[start + h].loc[low:high].sum()))
+                out.append((code, phase, d.academic_year(start + h), participation * children(by_year[start + h])))
     return pd.DataFrame(out, columns=["authority_code", "phase", "academic_year", "pupils"])
 
 

@@ -122,10 +122,11 @@ def test_tiny_authority_projection_golden():
     table = result.table.set_index("academic_year")
     # participation 630 / 700 children aged 5-11 at mid-2019
     assert table.loc["2018/19", "participation"] == pytest.approx(0.9)
-    # 2022/23 <- mid-2023 ages 5-11 <- mid-2020 ages 2-8 (110 each) grown 1.1 ** 3
+    # 2022/23 <- mid-2023 ages 4-11 <- mid-2020 ages 1-8 (110 each) grown 1.1 ** 3
     assert table.loc["2022/23", "pupils"] == pytest.approx(0.9 * 7 * 110 * 1.1**3)
-    # 2024/25 <- mid-2020 ages 0-6: 100 + 6 * 110, grown 1.1 ** 5
-    assert table.loc["2024/25", "pupils"] == pytest.approx(0.9 * 760 * 1.1**5)
+    # 2023/24 <- mid-2024 year groups R-Y6: ages 5-11 (from mid-2020 ages 1-7, 110 each) less 1/6
+    # of age 11, plus 1/6 of age 4 (from the 100 aged 0 in 2020), all grown 1.1 ** 4
+    assert table.loc["2023/24", "pupils"] == pytest.approx(0.9 * (7 * 110 - 110 / 6 + 100 / 6) * 1.1**4)
     # the 80% interval at horizon 4 is the calibrated quantiles themselves
     row = table.loc["2022/23"]
     assert row["pupils_lower_80"] == pytest.approx(row["pupils"] * np.exp(-0.04))
@@ -188,12 +189,16 @@ def test_zero_migration_full_participation_rolls_forward_exactly(p2019, newborns
     p2020[1:] = p2019[:-1]
     p2020[-1] += p2019[-1]
     pop = population("E06000003", p2019, p2020)
-    roll = [("E06000003", "primary", "2019/20", p2020[5:12].sum()), ("E06000003", "secondary", "2019/20", p2020[12:17].sum())]
-    table = d.project_rolls(pop, rolls(roll), "2019/20", 5, intervals()).table.set_index(["phase", "academic_year"])
-    for h in range(6):
+
+    def year_groups(low: int, high: int, h: int) -> float:  # children of the year groups h years after mid-2020
+        return p2020[low - h : high + 1 - h].sum() - p2020[high - h] / 6 + p2020[low - 1 - h] / 6
+
+    roll = [("E06000003", "primary", "2019/20", year_groups(5, 11, 0)), ("E06000003", "secondary", "2019/20", year_groups(12, 16, 0))]
+    table = d.project_rolls(pop, rolls(roll), "2019/20", 4, intervals()).table.set_index(["phase", "academic_year"])
+    for h in range(5):  # cohorts all born by mid-2020
         year = d.academic_year(2020 + h)
-        assert table.loc[("primary", year), "pupils"] == pytest.approx(p2020[5 - h : 12 - h].sum(), rel=1e-9)
-        assert table.loc[("secondary", year), "pupils"] == pytest.approx(p2020[12 - h : 17 - h].sum(), rel=1e-9)
+        assert table.loc[("primary", year), "pupils"] == pytest.approx(year_groups(5, 11, h), rel=1e-9)
+        assert table.loc[("secondary", year), "pupils"] == pytest.approx(year_groups(12, 16, h), rel=1e-9)
 
 
 @settings(max_examples=30, deadline=None)
