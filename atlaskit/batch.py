@@ -153,9 +153,12 @@ _HTML_TEMPLATE = """{%- extends 'index.html.j2' -%}
   .atlas-figure img { max-width: 100%; height: auto; }
   .atlas-figure figcaption, .atlas-note { color: #444; font-size: 0.9em; }
   .atlas-note { border-left: 4px solid #d08c00; padding: 0.3em 0.8em; background: #fff8e6; }
-  table.atlas-table { border-collapse: collapse; margin: 0.5em 0 1em 0; }
-  table.atlas-table th, table.atlas-table td { padding: 0.2em 0.6em; border-bottom: 1px solid #ddd; }
-  table.atlas-table td.num { text-align: right; font-variant-numeric: tabular-nums; }
+  .jp-RenderedHTMLCommon table.atlas-table { border-collapse: collapse; margin: 0.5em 0 1em 0; table-layout: auto; }
+  .jp-RenderedHTMLCommon table.atlas-table th, .jp-RenderedHTMLCommon table.atlas-table td {
+    padding: 0.2em 0.6em; border-bottom: 1px solid #ddd; text-align: left; vertical-align: top; max-width: 30rem;
+    overflow-wrap: anywhere; }
+  .jp-RenderedHTMLCommon table.atlas-table td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+  .jp-RenderedHTMLCommon table.atlas-table caption { text-align: left; font-weight: 600; padding-bottom: 0.3em; }
 </style>
 {% endblock extra_css %}
 """

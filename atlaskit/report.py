@@ -24,6 +24,7 @@ import datetime as _dt
 import html as _html
 import io
 import math
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -162,7 +163,11 @@ def _format_cell(value: Any) -> tuple[str, bool]:
         return f"{int(value):,}", True
     if isinstance(value, (float, np.floating)):
         return (f"{value:,.0f}" if abs(value) >= 100 else f"{value:,.1f}"), True
-    return str(value), False
+    text = str(value)
+    return text, bool(_NUMBER_TEXT.match(text))  # pre-formatted counts ("1,234", "<3") align as numbers
+
+
+_NUMBER_TEXT = re.compile(r"^[<>~-]?[\d,]+(\.\d+)?%?$")
 
 
 def table_block(frame: pd.DataFrame, caption: str = "", title: str | None = None) -> Block:
@@ -181,7 +186,12 @@ def table_block(frame: pd.DataFrame, caption: str = "", title: str | None = None
         cells = []
         for value in record:
             text, numeric = _format_cell(value)
-            cells.append(f'<td class="num">{_esc(text)}</td>' if numeric else f"<td>{_esc(text)}</td>")
+            if text.startswith(("https://", "http://")) and " " not in text:  # a page: link it, show its site
+                from urllib.parse import urlsplit
+
+                cells.append(f'<td><a href="{_esc(text)}">{_esc(urlsplit(text).netloc)}</a></td>')
+            else:
+                cells.append(f'<td class="num">{_esc(text)}</td>' if numeric else f"<td>{_esc(text)}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
     html = f'{head}<table class="atlas-table">{cap}<thead><tr>{columns}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
     return Block(html, f"{title or caption}\n{frame.to_string(index=False)}")
@@ -456,6 +466,14 @@ def _new_figure(width: float = 7.0, height: float = 7.0):
     return Figure(figsize=(width, height), dpi=_DPI, layout="constrained")
 
 
+def _map_figure(boundary, width: float = 8.0, extra_height: float = 0.0):
+    """A figure shaped like the authority (wide authorities get a wide, short figure)."""
+    minx, miny, maxx, maxy = boundary.total_bounds
+    ratio = (maxy - miny) / max(maxx - minx, 1.0)
+    height = float(np.clip(width * ratio, 4.0, 9.0)) + extra_height
+    return _new_figure(width, height)
+
+
 def _frame_map(ax, boundary) -> None:
     boundary.boundary.plot(ax=ax, color="black", linewidth=0.8)
     minx, miny, maxx, maxy = boundary.total_bounds
@@ -481,7 +499,7 @@ def children_map(lsoas, schools, boundary, phase: str, title: str = ""):
     """
     from matplotlib.lines import Line2D
 
-    fig = _new_figure()
+    fig = _map_figure(boundary)
     ax = fig.add_subplot()
     inside = lsoas[lsoas["in_authority"]] if "in_authority" in lsoas else lsoas
     outside = lsoas[~lsoas["in_authority"]] if "in_authority" in lsoas else lsoas.iloc[:0]
@@ -505,6 +523,8 @@ def children_map(lsoas, schools, boundary, phase: str, title: str = ""):
         pupils = pd.to_numeric(own["pupils_2019"], errors="coerce").fillna(0.0)
         size = 6 + 60 * np.sqrt(pupils / max(float(pupils.max()), 1.0))
         own.plot(ax=ax, markersize=size, color="#d95f02", edgecolor="black", linewidth=0.4, zorder=3)
+        if ax.get_legend() is not None:  # keep the classes' legend when adding the schools'
+            ax.add_artist(ax.get_legend())
         ax.legend(
             handles=[Line2D([], [], marker="o", linestyle="", color="#d95f02", markeredgecolor="black", label=f"{phase} school (size: pupils)")],
             loc="upper right", fontsize=7,
@@ -535,7 +555,7 @@ def deprivation_map(lsoas, boundary, title: str = ""):
     if column is None:
         raise KeyError("LSOA table has no imd_decile or idaci_decile values")
     label = "Index of Multiple Deprivation 2019" if column == "imd_decile" else "Income Deprivation Affecting Children Index 2019"
-    fig = _new_figure()
+    fig = _map_figure(boundary)
     ax = fig.add_subplot()
     import matplotlib
 
@@ -598,7 +618,7 @@ def catchment_map(lsoas, schools, boundary, catchments: pd.DataFrame, title: str
     import matplotlib
     from matplotlib.lines import Line2D
 
-    fig = _new_figure(7.0, 7.5)
+    fig = _map_figure(boundary, extra_height=0.3 * math.ceil(len(schools) / 2))
     ax = fig.add_subplot()
     lsoas.plot(ax=ax, color="#f2f2f2", edgecolor="white", linewidth=0.15)
     cmap = matplotlib.colormaps["tab10" if len(schools) <= 10 else "tab20"]
