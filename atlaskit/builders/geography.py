@@ -13,6 +13,7 @@ naming what was wrong, instead of being dropped.
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import geopandas as gpd
@@ -112,19 +113,23 @@ def build(data_dir: Path, tables: dict | None = None) -> dict:
 
     raw_geoms = boundaries.geometry.to_numpy()
     n_invalid = int((~shapely.is_valid(raw_geoms)).sum())
-    boundaries = boundaries.set_geometry(geo.clean_coverage(raw_geoms), crs=sources.BNG)
-    lap("clean coverage")
-
-    frame = pd.DataFrame(boundaries.drop(columns="geometry"))
-    for year in population.YEARS:
-        children = population.read_lsoa_children(year, data_dir)
-        children = children.rename(columns={f"age_{a}": f"age_{a}_{year}" for a in population.LSOA_AGES})
-        frame = _join_all(frame, children[["lsoa11_code", *[f"age_{a}_{year}" for a in population.LSOA_AGES]]], f"LSOA children mid-{year}")
-    frame = _join_all(frame, deprivation.read_deprivation(data_dir), "indices of deprivation 2019")
-    frame = _join_all(frame, sources.read_rural_urban(data_dir), "rural-urban classification 2011")
-    lsoas = gpd.GeoDataFrame(frame, geometry=boundaries.geometry.to_numpy(), crs=sources.BNG)
+    # coverage cleaning (one long GEOS call that releases the GIL) runs while the attribute
+    # files are read and parsed
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        cleaning = pool.submit(geo.clean_coverage, raw_geoms)
+        frame = pd.DataFrame(boundaries.drop(columns="geometry"))
+        for year in population.YEARS:
+            children = population.read_lsoa_children(year, data_dir)
+            children = children.rename(columns={f"age_{a}": f"age_{a}_{year}" for a in population.LSOA_AGES})
+            frame = _join_all(frame, children[["lsoa11_code", *[f"age_{a}_{year}" for a in population.LSOA_AGES]]], f"LSOA children mid-{year}")
+        frame = _join_all(frame, deprivation.read_deprivation(data_dir), "indices of deprivation 2019")
+        frame = _join_all(frame, sources.read_rural_urban(data_dir), "rural-urban classification 2011")
+        la_population_raw = [population.read_la_population(year, data_dir) for year in population.YEARS]
+        lap("attributes")
+        cleaned = cleaning.result()
+    lap("clean coverage (rest)")
+    lsoas = gpd.GeoDataFrame(frame, geometry=cleaned, crs=sources.BNG)
     lsoas = lsoas.sort_values(["authority_code", "lsoa11_code"]).reset_index(drop=True)[LSOA_COLUMNS]
-    lap("attributes")
 
     utla = sources.read_utla_codes(data_dir)
     regions = sources.read_region_codes(data_dir)
@@ -148,7 +153,7 @@ def build(data_dir: Path, tables: dict | None = None) -> dict:
     lap("authorities")
 
     la_population = pd.concat(
-        [geo.la_population_by_authority(population.read_la_population(year, data_dir), la_codes, current["authority_code"]) for year in population.YEARS],
+        [geo.la_population_by_authority(raw, la_codes, current["authority_code"]) for raw in la_population_raw],
         ignore_index=True,
     )
     lap("population")
