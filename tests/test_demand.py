@@ -456,3 +456,28 @@ def test_project_lsoa_children_adds_up_to_the_authority():
         assert totals[(d.academic_year_end(row.academic_year), "primary")] == pytest.approx(row.pupils)
     with pytest.raises(ModelError, match="E09999999"):
         d.project_lsoa_children(lsoas.assign(authority_code="E09999999"), pop, 2025)
+
+
+def test_small_area_demand_without_flows_names_what_is_missing():
+    schools = pd.DataFrame({"urn": ["1"], "authority_code": ["E06000001"], "planning_area_code": ["PA"], "easting": [0.0], "northing": [0.0],
+                            "capacity_primary_2015": [100.0], "capacity_secondary_2015": [np.nan], "capacity_2015": [100.0]})
+    flows = pd.DataFrame({"urn": pd.Series(dtype="string"), "lsoa11_code": pd.Series(dtype="string"), "phase": pd.Series(dtype="string"), "pupils": pd.Series(dtype=float)})
+    result = d.small_area_demand(pd.DataFrame({"lsoa11_code": [], "authority_code": []}), flows, schools, growing_authority())
+    assert result.table.empty
+    assert result.problems and "E06000001" in result.problems[0] and "flows" in result.problems[0]
+
+
+def test_small_area_demand_prefers_observed_flows_and_adds_up():
+    pop = growing_authority("E06000001")
+    lsoas = pd.DataFrame({"lsoa11_code": ["L1", "L2"], "authority_code": "E06000001"})
+    for a in range(19):
+        for y in (2019, 2020):
+            lsoas[f"age_{a}_{y}"] = [50.0, 50.0]
+    schools = pd.DataFrame({"urn": ["1", "2"], "authority_code": "E06000001", "planning_area_code": ["PA", "PA"], "easting": [0.0, 1.0], "northing": [0.0, 0.0],
+                            "capacity_primary_2015": [400.0, 400.0], "capacity_secondary_2015": [np.nan, np.nan], "capacity_2015": [400.0, 400.0]})
+    flows = pd.DataFrame({"urn": ["1", "1", "2", "9"], "lsoa11_code": ["L1", "L1", "L2", "L2"], "phase": "primary",
+                          "pupils": [300.0, 999.0, 200.0, 50.0], "source": ["observed", "modelled", "modelled", "modelled"]})
+    result = d.small_area_demand(lsoas, flows, schools, pop, last_year=2022)
+    base = result.table[result.table["academic_year"] == "2018/19"]
+    assert base["pupils"].sum() == pytest.approx(500.0)  # the modelled 999 replaced by the observed 300; school 9 is not asked for
+    assert result.problems == []

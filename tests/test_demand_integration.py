@@ -171,3 +171,16 @@ def test_notebook_runs_for_one_authority(store, tmp_path):
     images = [o for c in nb["cells"] for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
     assert len(images) == 1
     assert nb["cells"][0]["metadata"]["tags"] == ["parameters"]
+
+
+def test_cli_areas_without_flows_or_with_them(store):
+    from atlaskit import store as store_module
+    from atlaskit.cli import main
+
+    try:
+        store_module.table_path("flows", store)
+        has_flows = True
+    except Exception:
+        has_flows = False
+    code = main(["demand", "E09000007", "--areas", "--format", "csv"])
+    assert code == (0 if has_flows else 2)

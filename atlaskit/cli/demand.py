@@ -37,6 +37,7 @@ def demand_command(
     years: int = typer.Option(10, "--years", min=1, max=15, help="Academic years to project after the latest roll."),
     fmt: Format = typer.Option(Format.table, "--format", "-f", help="table (for people) or csv (for machines)."),
     backtest_years: bool = typer.Option(True, "--backtest/--no-backtest", help="Include 2022/23-2024/25 projected from 2018/19, beside the actual rolls."),
+    areas: bool = typer.Option(False, "--areas", help="One authority: planning areas (or clusters of nearby schools) instead, via the modelled flows, first shortfalls first."),
     store_dir: Path = typer.Option(None, "--store", help="Store folder (default: ATLAS_STORE_DIR or ./store).", hidden=True),
 ) -> None:
     """Project primary (R-Y6) and secondary (Y7-11) pupils with 80%/95% intervals, capacity and surplus."""
@@ -51,6 +52,11 @@ def demand_command(
 
         codes = [resolve_authority(authority, store_dir)]
     la_population, scorecard = _inputs(store_dir)
+    if areas:
+        if codes is None:
+            raise UnknownAuthority("--areas works for one authority at a time: atlas demand E09000007 --areas")
+        _print_areas(codes[0], la_population, years, fmt, store_dir)
+        return
     result = demand.project_demand(la_population, scorecard, years_ahead=years, authorities=codes, include_backtest=backtest_years)
     table = result.table
     problems = result.problems if codes is None else [p for p in result.problems if any(c in p for c in codes)]
@@ -66,6 +72,24 @@ def demand_command(
     else:
         title = "Pupils on roll: projection (cohort method) with 80% interval, places and spare places (%)"
         print_frame(table[_TABLE_COLUMNS].round({"pupils": 0, "pupils_lower_80": 0, "pupils_upper_80": 0, "surplus": 0, "pct_spare": 1}), fmt, title=title)
+
+
+def _print_areas(code: str, la_population, years: int, fmt: Format, store_dir: Path | None) -> None:
+    from atlaskit import demand, loaders
+    from atlaskit.errors import ModelError
+
+    data = loaders.load(code, store_dir=store_dir)
+    result = demand.small_area_demand(data.lsoas, data.flows, data.schools, la_population, last_year=2025 + years)
+    _notes(result.problems)
+    if result.table.empty:
+        raise ModelError(f"{code}: no small-area projection: " + "; ".join(result.problems))
+    if fmt == Format.csv:
+        print_frame(result.table.round(2), fmt)
+        return
+    first = demand.first_shortfall(result.table)
+    print_frame(first.round(1), fmt, title=f"{code}: planning groups whose spare places fall under the DfE's 2% margin, first year first")
+    shown = result.table[result.table["academic_year"].isin([demand.academic_year(2025), demand.academic_year(2025 + years)])]
+    print_frame(shown[["planning_group", "phase", "academic_year", "pupils", "capacity", "surplus", "pct_spare", "n_schools"]].round(1), fmt, title="Planning groups now and at the end of the projection (capacity: SCAP 2015)")
 
 
 @validate_app.command("demand")
