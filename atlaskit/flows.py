@@ -99,14 +99,33 @@ PRODUCTION_CHOICE_FEATURES = (
     "ofsted_good_or_better",
     "progress8",
 )
+#: The full destination-choice model: :data:`PRODUCTION_CHOICE_FEATURES` plus denomination-specific
+#: faith terms, rationing by distance at full schools, and the origin's propensity to use
+#: state-funded schools as a function of its deprivation (independent-school attendance).
+FULL_CHOICE_FEATURES = PRODUCTION_CHOICE_FEATURES + (
+    "faith_catholic",
+    "faith_non_christian",
+    "distance_x_faith_catholic",
+    "distance_x_faith_non_christian",
+    "full",
+    "distance_x_full",
+    "origin_idaci",
+    "origin_idaci_sq",
+)
 
+#: Columns an origin (LSOA) table may give as attributes, with their meaning.
+ORIGIN_ATTRIBUTES = {"idaci": "income deprivation affecting children index score (share of children in low-income families), minus England's mean"}
 #: Columns a destination (school) table may give as attributes, with their meaning.
 SCHOOL_ATTRIBUTES = {
     "selective": "1 for a selective (grammar) school, from the register's admissions policy",
     "faith": "1 for a school with a religious character",
+    "faith_catholic": "1 for a Roman Catholic school",
+    "faith_non_christian": "1 for a Jewish, Muslim, Sikh, Hindu or Buddhist school",
     "single_sex": "1 for a boys' or girls' school",
     "ofsted_good_or_better": "1 when the latest Ofsted overall effectiveness is 1 or 2",
     "progress8": "KS4 Progress 8 score (0 when unknown)",
+    "full": "1 when the school's 2015 roll was at least 97% of its 2015 capacity (oversubscribed: admits by distance)",
+    "has_sixth_form": "1 when the school teaches beyond age 16 (observed rolls include sixth formers, who travel further)",
 }
 
 
@@ -172,6 +191,116 @@ def participation_share(children: pd.Series, pupils: pd.Series) -> pd.Series:
     return share
 
 
+#: A school whose 2015 roll is at least this share of its 2015 capacity is counted as full: oversubscribed
+#: schools admit by distance, so their pupils come from nearer (a steeper decay, ``distance_x_full``).
+FULL_SCHOOL_FILL_RATE = 0.97
+#: School phases (``schools.phase``) never modelled as destinations of mainstream flows.
+EXCLUDED_PHASES = ("special", "pru", "16 plus", "nursery")
+_NO_FAITH = {"", "does not apply", "none", "unknown", "not applicable", "no religious character"}
+
+
+def phase_origins(lsoas: pd.DataFrame, phase: str, year: int = 2019) -> pd.DataFrame:
+    """Return the origins of a phase: LSOAs with their children of the phase's ages.
+
+    Args:
+        lsoas: the store's ``lsoas`` table (lsoa11_code, authority_code, region_code, easting,
+            northing in EPSG:27700 metres, age_<a>_<year> columns).
+        phase: ``"primary"`` (ages 4-10) or ``"secondary"`` (11-15).
+        year: population year (2019 or 2020).
+
+    Returns:
+        ``lsoa11_code, authority_code, region_code, easting, northing, children`` (float).
+
+    Raises:
+        ModelError: when age columns for the year are missing.
+    """
+    if phase not in PHASE_AGES:
+        raise ModelError(f"phase must be 'primary' or 'secondary', not {phase!r}")
+    cols = [f"age_{a}_{year}" for a in PHASE_AGES[phase]]
+    missing = [c for c in cols if c not in lsoas.columns]
+    if missing:
+        raise ModelError(f"lsoas lack population column(s) {', '.join(missing)}")
+    out = pd.DataFrame(
+        {
+            "lsoa11_code": lsoas["lsoa11_code"].astype(str).to_numpy(),
+            "authority_code": lsoas["authority_code"].astype(str).to_numpy(),
+            "region_code": lsoas["region_code"].astype(str).to_numpy() if "region_code" in lsoas else "",
+            "easting": lsoas["easting"].to_numpy(dtype="float64"),
+            "northing": lsoas["northing"].to_numpy(dtype="float64"),
+            "children": lsoas[cols].to_numpy(dtype="float64", na_value=0.0).sum(axis=1),
+        }
+    )
+    if "idaci_score" in lsoas:
+        score = pd.to_numeric(lsoas["idaci_score"], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+        out["idaci"] = np.nan_to_num(score - np.nanmean(score))
+    return out
+
+
+def phase_destinations(schools: pd.DataFrame, phase: str, pupils_column: str = "pupils_2019", open_only: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Return a phase's destinations (state-funded mainstream schools teaching its ages) and the unlocated ones.
+
+    Args:
+        schools: the store's ``schools`` table.
+        phase: ``"primary"`` or ``"secondary"``.
+        pupils_column: roll used for sizes (``pupils_2019``; ``pupils_2015`` for the 2015 calibration).
+            Where it is missing, the other year's roll and then the 2015 capacity stand in.
+        open_only: keep only schools open on the register (False for the 2015 calibration).
+
+    Returns:
+        ``(destinations, unlocated)``: destinations with ``urn, school_name, authority_code,
+        easting, northing, pupils`` (of the phase's ages, see :func:`phase_pupils`), ``gender``
+        and the attributes of :data:`SCHOOL_ATTRIBUTES`; ``unlocated`` lists eligible schools
+        without coordinates (urn, school_name, authority_code, pupils), which are not modelled and
+        must be reported.
+    """
+    s = schools
+    keep = s["is_state_funded"].fillna(False).astype(bool) & ~s["phase"].astype("string").isin(EXCLUDED_PHASES).fillna(False)
+    if open_only and "is_open" in s:
+        keep &= s["is_open"].fillna(False).astype(bool)
+    s = s[keep.to_numpy()]
+    other = "pupils_2015" if pupils_column == "pupils_2019" else "pupils_2019"
+    roll = pd.to_numeric(s[pupils_column], errors="coerce")
+    if other in s:
+        roll = roll.fillna(pd.to_numeric(s[other], errors="coerce"))
+    if "capacity_2015" in s:
+        roll = roll.fillna(pd.to_numeric(s["capacity_2015"], errors="coerce"))
+    pupils = phase_pupils(roll.to_numpy(dtype="float64", na_value=np.nan), pd.to_numeric(s["age_low"], errors="coerce").to_numpy(dtype="float64", na_value=np.nan),
+                          pd.to_numeric(s["age_high"], errors="coerce").to_numpy(dtype="float64", na_value=np.nan), phase)  # fmt: skip
+    gender = s["gender"].astype("string").str.lower().fillna("mixed") if "gender" in s else pd.Series("mixed", index=s.index)
+    relig = s["religious_character"].astype("string").str.strip().str.lower().fillna("") if "religious_character" in s else pd.Series("", index=s.index)
+    admissions = s["admissions_policy"].astype("string").str.lower().fillna("") if "admissions_policy" in s else pd.Series("", index=s.index)
+    grade_col = "ofsted_grade" if "ofsted_grade" in s else "ofsted_rating"
+    ofsted = pd.to_numeric(s[grade_col], errors="coerce") if grade_col in s else pd.Series(np.nan, index=s.index)
+    p8 = pd.to_numeric(s["ks4_progress8"], errors="coerce") if "ks4_progress8" in s else pd.Series(np.nan, index=s.index)
+    out = pd.DataFrame(
+        {
+            "urn": pd.to_numeric(s["urn"], errors="coerce").to_numpy(dtype="int64"),
+            "school_name": s["school_name"].astype("string").to_numpy() if "school_name" in s else pd.NA,
+            "authority_code": s["authority_code"].astype("string").fillna("").to_numpy(),
+            "easting": pd.to_numeric(s["easting"], errors="coerce").to_numpy(dtype="float64", na_value=np.nan),
+            "northing": pd.to_numeric(s["northing"], errors="coerce").to_numpy(dtype="float64", na_value=np.nan),
+            "pupils": pupils,
+            "gender": np.where(gender.str.startswith("boy"), "boys", np.where(gender.str.startswith("girl"), "girls", "mixed")),
+            "selective": admissions.str.startswith("selective").to_numpy(dtype="float64"),
+            "faith": (~relig.isin(_NO_FAITH)).to_numpy(dtype="float64"),
+            "faith_catholic": relig.str.contains("catholic").to_numpy(dtype="float64"),
+            "faith_non_christian": relig.str.contains("jew|muslim|islam|sikh|hindu|buddh|sunni").to_numpy(dtype="float64"),
+            "ofsted_good_or_better": ofsted.isin([1, 2]).to_numpy(dtype="float64"),
+            "progress8": p8.fillna(0.0).to_numpy(dtype="float64"),
+        }
+    )
+    out["single_sex"] = (out["gender"] != "mixed").astype("float64")
+    capacity = pd.to_numeric(s["capacity_2015"], errors="coerce").to_numpy(dtype="float64", na_value=np.nan) if "capacity_2015" in s else np.full(len(s), np.nan)
+    roll_2015 = pd.to_numeric(s["pupils_2015"], errors="coerce").to_numpy(dtype="float64", na_value=np.nan) if "pupils_2015" in s else np.full(len(s), np.nan)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        fill = roll_2015 / capacity
+    out["full"] = (fill >= FULL_SCHOOL_FILL_RATE).astype("float64")
+    out["has_sixth_form"] = (pd.to_numeric(s["age_high"], errors="coerce").to_numpy(dtype="float64", na_value=0.0) > 16).astype("float64")
+    out = out[out["pupils"] > 0]
+    located = out["easting"].notna() & out["northing"].notna()
+    return out[located].reset_index(drop=True), out.loc[~located, ["urn", "school_name", "authority_code", "pupils"]].reset_index(drop=True)
+
+
 # ----------------------------------------------------------------------------------------------
 # The candidate structure
 # ----------------------------------------------------------------------------------------------
@@ -195,6 +324,9 @@ class FlowSystem:
             that may choose only some candidates: ``("girls", 0.5, mask)``, ``("boys", 0.5, mask)``
             where ``mask`` (n_o, k) is False for single-sex schools of the other sex. Empty: one
             group choosing among all candidates.
+        origin_attributes: (n_o, ...) DataFrame of origin attributes (``idaci``: the LSOA's income
+            deprivation affecting children score, centred on England's mean) used in interactions
+            ``<term>_x_origin_<attribute>``.
     """
 
     origin_codes: np.ndarray
@@ -207,6 +339,7 @@ class FlowSystem:
     col: np.ndarray
     distance_km: np.ndarray
     segments: tuple = ()
+    origin_attributes: pd.DataFrame | None = None
     _features: dict = field(default_factory=dict, repr=False)
 
     @property
@@ -239,7 +372,22 @@ class FlowSystem:
                 raise ModelError(f"feature {name!r} needs the school attribute {column!r}, absent from destination_attributes")
             return attrs[column].to_numpy(dtype="float64", na_value=0.0)
 
-        if name == "log_size":
+        if name.startswith("origin_"):
+            attr_name = name.removeprefix("origin_")
+            square = attr_name.endswith("_sq")
+            attr_name = attr_name.removesuffix("_sq")
+            if self.origin_attributes is None or attr_name not in self.origin_attributes.columns:
+                raise ModelError(f"feature {name!r} needs the origin attribute {attr_name!r}, absent from origin_attributes")
+            value = self.origin_attributes[attr_name].to_numpy(dtype="float64", na_value=0.0)
+            value = value**2 if square else value.copy()
+        elif "_x_origin_" in name:
+            left, right = name.split("_x_origin_")
+            if self.origin_attributes is None or right not in self.origin_attributes.columns:
+                raise ModelError(f"feature {name!r} needs the origin attribute {right!r}, absent from origin_attributes")
+            o_attr = self.origin_attributes[right].to_numpy(dtype="float64", na_value=0.0)[:, None]
+            left_value = self.feature(left)
+            value = (left_value[self.col] if left_value.ndim == 1 else left_value) * o_attr
+        elif name == "log_size":
             value = np.log(np.maximum(self.destinations, 1.0))
         elif name == "distance_km":
             value = d
@@ -251,12 +399,14 @@ class FlowSystem:
             value = d / np.maximum(d[:, : min(5, d.shape[1])].mean(axis=1, keepdims=True), MIN_DISTANCE_KM)
         elif name.startswith("distance_x_"):
             value = d * attr(name.removeprefix("distance_x_"))[self.col]
+        elif name.startswith("log_distance_x_"):
+            value = np.log(d) * attr(name.removeprefix("log_distance_x_"))[self.col]
         elif name == "crosses_border":
             value = (self.destination_authority[self.col] != self.origin_authority[:, None]).astype("float64")
         elif name in SCHOOL_ATTRIBUTES:
             value = attr(name)
         else:
-            raise ModelError(f"unknown feature {name!r}; known: log_size, distance_km, log_distance, distance_x_<attribute>, crosses_border, {', '.join(SCHOOL_ATTRIBUTES)}")
+            raise ModelError(f"unknown feature {name!r}; known: log_size, distance_km, log_distance, relative_distance, distance_x_<attribute>, log_distance_x_<attribute>, origin_<attribute>[_sq], <term>_x_origin_<attribute>, crosses_border, {', '.join(SCHOOL_ATTRIBUTES)}")
         value.setflags(write=False)
         self._features[name] = value
         return value
@@ -265,7 +415,8 @@ class FlowSystem:
         """Return the same system with other origin totals (the features cache is shared)."""
         return FlowSystem(
             self.origin_codes, np.asarray(origins, dtype="float64"), self.origin_authority, self.destination_ids, self.destinations,
-            self.destination_authority, self.destination_attributes, self.col, self.distance_km, self.segments, self._features,
+            self.destination_authority, self.destination_attributes, self.col, self.distance_km, self.segments,
+            self.origin_attributes, self._features,
         )
 
 
@@ -331,6 +482,7 @@ def build_system(
         girls_ok = (gender != "boys")[idx]
         boys_ok = (gender != "girls")[idx]
         segments = (("girls", 0.5, girls_ok), ("boys", 0.5, boys_ok))
+    origin_attrs = origins[[c for c in ORIGIN_ATTRIBUTES if c in origins.columns]].reset_index(drop=True)
     return FlowSystem(
         origin_codes=origins["lsoa11_code"].astype(str).to_numpy(),
         origins=o,
@@ -342,6 +494,7 @@ def build_system(
         col=idx,
         distance_km=dist,
         segments=segments,
+        origin_attributes=origin_attrs,
     )
 
 
@@ -354,6 +507,8 @@ def _utility(system: FlowSystem, features: tuple[str, ...], params: np.ndarray, 
     u = np.zeros(system.col.shape, dtype="float64")
     dest = np.zeros(len(system.destination_ids), dtype="float64") if log_balancing is None else log_balancing.copy()
     for name, theta in zip(features, params):
+        if name.startswith("origin_"):
+            continue  # origin terms scale the origin, they do not change its choices
         f = system.feature(name)
         if f.ndim == 1:
             dest += theta * f
@@ -361,6 +516,27 @@ def _utility(system: FlowSystem, features: tuple[str, ...], params: np.ndarray, 
             u += theta * f
     u += dest[system.col]
     return u
+
+
+def origin_participation(system: FlowSystem, features: tuple[str, ...], params: np.ndarray) -> np.ndarray:
+    """Return each origin's relative participation factor from the model's ``origin_*`` terms.
+
+    The factor is ``exp(sum gamma_f x_if)`` rescaled so that the origins' total is unchanged
+    (children-weighted mean 1): it moves state-school pupils from LSOAs whose children more often
+    attend independent schools (the affluent, low-IDACI ones, when gamma > 0) to the others.
+
+    Returns:
+        (n_o,) factors (all 1 when the model has no origin terms).
+    """
+    eta = np.zeros(len(system.origins))
+    for name, theta in zip(features, params):
+        if name.startswith("origin_"):
+            eta += theta * system.feature(name)
+    if not eta.any():
+        return np.ones(len(system.origins))
+    factor = np.exp(np.clip(eta - eta.max(), UTILITY_FLOOR, 0))
+    total = system.origins.sum()
+    return factor * (total / max(float(np.dot(system.origins, factor)), 1e-300)) if total > 0 else factor
 
 
 def _choice_probabilities(u: np.ndarray, eligible: np.ndarray | None = None) -> np.ndarray:
@@ -375,17 +551,18 @@ def _choice_probabilities(u: np.ndarray, eligible: np.ndarray | None = None) -> 
     return p
 
 
-def _segment_flows(system: FlowSystem, u: np.ndarray) -> tuple[np.ndarray, list[tuple[np.ndarray, np.ndarray]]]:
+def _segment_flows(system: FlowSystem, u: np.ndarray, origins: np.ndarray | None = None) -> tuple[np.ndarray, list[tuple[np.ndarray, np.ndarray]]]:
     """Return total flows (n_o, k) and, per segment, (flows, choice probabilities)."""
+    origins = system.origins if origins is None else origins
     if not system.segments:
         p = _choice_probabilities(u)
-        flows = p * system.origins[:, None]
+        flows = p * origins[:, None]
         return flows, [(flows, p)]
     parts = []
     total = np.zeros(u.shape)
     for _, share, eligible in system.segments:
         p = _choice_probabilities(u, eligible)
-        f = p * (system.origins * share)[:, None]
+        f = p * (origins * share)[:, None]
         total += f
         parts.append((f, p))
     return total, parts
@@ -417,7 +594,8 @@ def balance(
         ``(log_balancing, iterations, max_relative_error)``; unreachable schools (in no origin's
         candidate set, or of size 0) keep ``log B = -inf``-like floor values and are excluded.
     """
-    target = system.destinations * (system.origins.sum() / max(system.destinations.sum(), 1e-12))
+    origins = system.origins * origin_participation(system, features, params)
+    target = system.destinations * (origins.sum() / max(system.destinations.sum(), 1e-12))
     reachable = np.bincount(system.col.ravel(), minlength=len(target)) > 0
     active = reachable & (target > 0)
     logb = np.zeros(len(target)) if log_balancing is None else log_balancing.copy()
@@ -426,7 +604,7 @@ def balance(
     err = np.inf
     iteration = 0
     for iteration in range(1, max_iter + 1):
-        flows, _ = _segment_flows(system, base + logb[system.col])
+        flows, _ = _segment_flows(system, base + logb[system.col], origins)
         inflow = _inflows(system, flows)
         ratio = np.ones_like(target)
         ratio[active] = target[active] / np.maximum(inflow[active], 1e-300)
@@ -485,12 +663,14 @@ def predict(system: FlowSystem, result: FitResult, tol: float = 1e-3) -> np.ndar
         tol: balancing tolerance (relative).
 
     Returns:
-        Non-negative flows whose row sums equal ``system.origins``.
+        Non-negative flows whose row sums equal ``system.origins`` times the model's relative
+        participation factors (:func:`origin_participation`; 1 for models without ``origin_*`` terms).
     """
     logb = None
     if result.constraint == "doubly":
         logb, _, _ = balance(system, result.features, result.params, tol=tol)
-    flows, _ = _segment_flows(system, _utility(system, result.features, result.params, logb))
+    origins = system.origins * origin_participation(system, result.features, result.params)
+    flows, _ = _segment_flows(system, _utility(system, result.features, result.params, logb), origins)
     return flows
 
 
@@ -593,7 +773,7 @@ def align_observed(system: FlowSystem, observed_flows: pd.DataFrame) -> Observed
 def _loglik_and_grad(system, observed: ObservedCells, features, params, log_balancing):
     """School-side censored log-likelihood and its gradient (see the module docstring)."""
     u = _utility(system, features, params, log_balancing)
-    flows, parts = _segment_flows(system, u)
+    flows, parts = _segment_flows(system, u, system.origins * origin_participation(system, features, params))
     n_d = len(system.destination_ids)
     inflow = _inflows(system, flows)
     c = inflow[observed.schools]
@@ -624,13 +804,25 @@ def _loglik_and_grad(system, observed: ObservedCells, features, params, log_bala
             w_s = g * f_s
             resid += w_s - w_s.sum(axis=1, keepdims=True) * p_s
     grad = np.empty(len(features))
+    w_origin = None
     for m, name in enumerate(features):
         f = system.feature(name)
-        if f.ndim == 1:
+        if name.startswith("origin_"):
+            # d log T_ij / d gamma = x_i - (children-weighted mean of x under the factor), which
+            # cancels in the school-side likelihood except through the first term
+            if w_origin is None:
+                w_origin = w.sum(axis=1)
+            grad[m] = float(np.dot(w_origin, f))
+        elif f.ndim == 1:
             grad[m] = float(np.dot(_inflows(system, resid), f))
         else:
             grad[m] = float(np.sum(resid * f))
     return ll, grad
+
+
+#: Balancing tolerance and iteration cap inside fitting (the final prediction balances to 1e-3).
+FIT_BALANCE_TOL = 1e-2
+FIT_BALANCE_MAX_ITER = 100
 
 
 def _start(features: tuple[str, ...]) -> np.ndarray:
@@ -644,7 +836,7 @@ def fit_model(
     features: tuple[str, ...],
     constraint: Constraint = "production",
     name: str | None = None,
-    outer_iterations: int = 4,
+    outer_iterations: int = 3,
     max_iter: int = 200,
 ) -> FitResult:
     """Fit a destination-choice flow model by maximum likelihood on observed school-to-LSOA flows.
@@ -680,7 +872,7 @@ def fit_model(
     n = observed.total.sum()
     for _ in range(rounds):
         if constraint == "doubly":
-            logb, _, _ = balance(system, features, params, logb)
+            logb, _, _ = balance(system, features, params, logb, tol=FIT_BALANCE_TOL, max_iter=FIT_BALANCE_MAX_ITER)
 
         def objective(x, logb=logb):
             ll, grad = _loglik_and_grad(system, observed, features, x / scale, logb)
@@ -851,13 +1043,14 @@ def calibrate_decay_to_trip_length(
     t_lo, t_hi = trip(np.exp(lo)), trip(np.exp(hi))
     if not (t_hi <= target_km <= t_lo):
         raise ModelError(f"no decay factor reaches a mean trip of {target_km:.2f} km (range {t_hi:.2f}-{t_lo:.2f} km)")
-    for _ in range(30):
+    for _ in range(40):
         mid = (lo + hi) / 2
-        if trip(np.exp(mid)) > target_km:
+        t_mid = trip(np.exp(mid))
+        if t_mid > target_km:
             lo = mid
         else:
             hi = mid
-        if hi - lo < 1e-3:
+        if abs(t_mid / target_km - 1) < 1e-3 or hi - lo < 1e-4:
             break
     factor = float(np.exp((lo + hi) / 2))
     params = np.where(scaled, result.params * factor, result.params)
@@ -1106,3 +1299,303 @@ def distance_summary(flows: pd.DataFrame) -> pd.DataFrame:
     p90 = pd.Series(np.where(cum >= 0.9, d, np.inf)).groupby(codes).min().to_numpy()
     first = f.groupby(codes).first()
     return pd.DataFrame({"urn": first["urn"].to_numpy(), "phase": first["phase"].astype(str).to_numpy(), "pupils": tot, "mean_distance_km": mean, "p90_distance_km": p90})
+
+
+# ----------------------------------------------------------------------------------------------
+# All England: calibration on London, prediction everywhere
+# ----------------------------------------------------------------------------------------------
+
+#: Candidate schools per LSOA, by phase (99.1% of published London pupils live within their school's
+#: 50 nearest-secondary-school candidate sets).
+K_NEAREST: Mapping[str, int] = MappingProxyType({"secondary": 50, "primary": 30})
+#: Origins within this distance (km) of an observed school form the calibration system.
+CALIBRATION_RADIUS_KM = 15.0
+#: The secondary model used for the store's flows (chosen by ``atlas validate flows``).
+FINAL_FEATURES = FULL_CHOICE_FEATURES
+FINAL_CONSTRAINT: Constraint = "production"
+#: Features dropped from the secondary model for primary flows (secondary-only attributes).
+SECONDARY_ONLY_FEATURES = ("selective", "distance_x_selective", "progress8")
+LONDON_REGION = "E12000007"
+
+
+def with_participation(origins: pd.DataFrame, destinations: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Scale origins' children by their region's participation share in state-funded schools.
+
+    Args:
+        origins: :func:`phase_origins` output (with ``region_code``).
+        destinations: :func:`phase_destinations` output (``authority_code``, ``pupils``).
+
+    Returns:
+        ``(origins with children scaled and the unscaled count in children_resident, shares)`` where
+        ``shares`` has region_code, children, pupils, participation_share.
+    """
+    region_of = origins.drop_duplicates("authority_code").set_index("authority_code")["region_code"]
+    children = origins.groupby("region_code")["children"].sum()
+    pupils = destinations.groupby(destinations["authority_code"].map(region_of))["pupils"].sum()
+    share = participation_share(children, pupils)
+    out = origins.copy()
+    out["children_resident"] = out["children"]
+    out["children"] = out["children"] * out["region_code"].map(share).fillna(1.0).to_numpy()
+    table = pd.DataFrame({"children": children, "pupils": pupils.reindex(children.index).fillna(0.0), "participation_share": share}).rename_axis("region_code").reset_index()
+    return out, table
+
+
+#: Census date of the observed flows (January 2015): calibration uses the schools open then.
+CALIBRATION_DATE = "2015-01-15"
+
+
+def schools_open_in(schools: pd.DataFrame, date: str) -> np.ndarray:
+    """Return the URNs (int64) of schools open on ``date`` (opened before, not closed before it; unknown dates count as open)."""
+    when = pd.Timestamp(date)
+    ok = pd.Series(True, index=schools.index)
+    if "open_date" in schools:
+        ok &= ~(pd.to_datetime(schools["open_date"], errors="coerce") > when).fillna(False)
+    if "close_date" in schools:
+        ok &= ~(pd.to_datetime(schools["close_date"], errors="coerce") < when).fillna(False)
+    return pd.to_numeric(schools.loc[ok, "urn"], errors="coerce").dropna().astype("int64").to_numpy()
+
+
+def calibration_system(lsoas: pd.DataFrame, schools: pd.DataFrame, observed_flows: pd.DataFrame, k: int = K_NEAREST["secondary"], radius_km: float = CALIBRATION_RADIUS_KM) -> tuple[FlowSystem, ObservedCells]:
+    """Return the secondary system for calibration (2015 schools and rolls) around the observed schools.
+
+    Args:
+        lsoas, schools, observed_flows: store tables.
+        k: candidate schools per LSOA.
+        radius_km: origins within this distance of an observed school are included.
+
+    Returns:
+        ``(system, observed cells)``; destinations are the schools with a 2015 roll (open then),
+        sized by their 2015 pupils aged 11-15.
+    """
+    from scipy.spatial import cKDTree
+
+    origins = phase_origins(lsoas, "secondary")
+    dest, _ = phase_destinations(schools, "secondary", "pupils_2015", open_only=False)
+    obs_urns = pd.unique(observed_flows["urn"].dropna().astype("int64"))
+    dest = dest[dest["urn"].isin(schools_open_in(schools, CALIBRATION_DATE)) | dest["urn"].isin(obs_urns)]
+    origins, _ = with_participation(origins, dest)
+    at = dest[dest["urn"].isin(obs_urns)]
+    if at.empty:
+        raise ModelError("none of the observed schools is among the located secondary schools")
+    dist, _ = cKDTree(at[["easting", "northing"]].to_numpy()).query(origins[["easting", "northing"]].to_numpy())
+    near = origins[dist <= radius_km * 1000.0]
+    system = build_system(near, dest, k=k)
+    return system, align_observed(system, observed_flows)
+
+
+@dataclass(frozen=True, eq=False)
+class EnglandFlows:
+    """Modelled flows for all England, both phases, with the fits and what was left out.
+
+    Attributes:
+        flows: ``urn, lsoa11_code, phase, pupils, source ("modelled"), distance_km``.
+        secondary: the fitted secondary model.
+        primary: the primary model (secondary form, decay scaled to the NTS trip ratio).
+        participation: per phase and region, the participation share applied.
+        unlocated: schools without coordinates (phase, urn, school_name, authority_code, pupils).
+        diagnostics: timings and trip lengths.
+        systems: the national :class:`FlowSystem` per phase (for validation; not stored).
+    """
+
+    flows: pd.DataFrame
+    secondary: FitResult
+    primary: FitResult
+    participation: pd.DataFrame
+    unlocated: pd.DataFrame
+    diagnostics: Mapping[str, float]
+    systems: Mapping[str, FlowSystem]
+    modelled: Mapping[str, np.ndarray]
+
+
+def model_england(
+    lsoas: pd.DataFrame,
+    schools: pd.DataFrame,
+    observed_flows: pd.DataFrame,
+    features: tuple[str, ...] = FINAL_FEATURES,
+    constraint: Constraint = FINAL_CONSTRAINT,
+    year: int = 2019,
+    min_pupils: float = 0.05,
+) -> EnglandFlows:
+    """Calibrate on the London flows and model secondary and primary flows for every LSOA in England.
+
+    Secondary: the model is fitted by censored maximum likelihood on the published 2015 London
+    flows (2015 schools and rolls), then applied to ``year``'s children and schools. Primary: the
+    secondary model without secondary-only terms, its decay scaled so that the mean modelled
+    primary trip of London's children is :data:`NTS_PRIMARY_TO_SECONDARY_TRIP_RATIO` times the
+    mean modelled secondary trip (National Travel Survey 2014: 1.6 vs 3.4 miles). See
+    :data:`PRIMARY_ASSUMPTION`.
+
+    Args:
+        lsoas, schools, observed_flows: store tables.
+        features, constraint: the secondary model's form.
+        year: population and roll year (2019).
+        min_pupils: modelled cells under this many pupils are dropped from the table.
+
+    Returns:
+        :class:`EnglandFlows`.
+    """
+    import time
+
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    cal_system, cal_observed = calibration_system(lsoas, schools, observed_flows)
+    timings["calibration_system_s"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    secondary = fit_model(cal_system, cal_observed, features, constraint, name=f"destination choice ({constraint})")
+    timings["calibration_s"] = time.perf_counter() - t0
+
+    frames, unlocated, shares, systems, modelled = [], [], [], {}, {}
+    diag: dict[str, float] = {}
+    for phase in ("secondary", "primary"):
+        t0 = time.perf_counter()
+        dest, missing = phase_destinations(schools, phase, f"pupils_{year}")
+        origins, share = with_participation(phase_origins(lsoas, phase, year), dest)
+        system = build_system(origins, dest, k=K_NEAREST[phase])
+        systems[phase] = system
+        london = (origins["region_code"] == LONDON_REGION).to_numpy()
+        if phase == "secondary":
+            result = secondary
+        else:
+            keep = [f for f in secondary.features if f not in SECONDARY_ONLY_FEATURES]
+            idx = [secondary.features.index(f) for f in keep]
+            base = FitResult(secondary.name, tuple(keep), secondary.params[idx], secondary.constraint, np.nan, 0.0, True, 0, secondary.std_errors[idx])
+            target = diag["secondary_mean_trip_km_london"] * NTS_PRIMARY_TO_SECONDARY_TRIP_RATIO
+            london_system = build_system(origins[london], dest, k=K_NEAREST[phase])
+            result = calibrate_decay_to_trip_length(london_system, base, target)
+            primary = result
+        flows = predict(system, result)
+        modelled[phase] = flows
+        diag[f"{phase}_mean_trip_km_london"] = mean_trip_km(system, flows, london)
+        diag[f"{phase}_mean_trip_km_england"] = mean_trip_km(system, flows)
+        frame = flows_frame(system, flows, phase, min_pupils)
+        diag[f"{phase}_pupils_in_dropped_cells"] = float(flows.sum() - frame["pupils"].sum())
+        frames.append(frame)
+        unlocated.append(missing.assign(phase=phase))
+        shares.append(share.assign(phase=phase))
+        timings[f"{phase}_s"] = time.perf_counter() - t0
+    diag.update(timings)
+    return EnglandFlows(
+        flows=pd.concat(frames, ignore_index=True),
+        secondary=secondary,
+        primary=primary,
+        participation=pd.concat(shares, ignore_index=True),
+        unlocated=pd.concat(unlocated, ignore_index=True),
+        diagnostics=MappingProxyType(diag),
+        systems=MappingProxyType(systems),
+        modelled=MappingProxyType(modelled),
+    )
+
+
+# ----------------------------------------------------------------------------------------------
+# Validation against the published flows and DfE's cross-border counts
+# ----------------------------------------------------------------------------------------------
+
+#: Models compared by :func:`validate`: (label, features, constraint). The nearest-school baseline is added.
+VALIDATION_MODELS: tuple[tuple[str, tuple[str, ...], Constraint], ...] = (
+    ("production-constrained gravity, exp", GRAVITY_FEATURES["exp"], "production"),
+    ("production-constrained gravity, pow", GRAVITY_FEATURES["pow"], "production"),
+    ("doubly constrained gravity, exp", GRAVITY_FEATURES["exp"][1:], "doubly"),
+    ("doubly constrained gravity, pow", GRAVITY_FEATURES["pow"][1:], "doubly"),
+    ("destination choice, doubly constrained", CHOICE_FEATURES, "doubly"),
+    ("destination choice, production-constrained", PRODUCTION_CHOICE_FEATURES, "production"),
+    ("destination choice, full (production-constrained)", FULL_CHOICE_FEATURES, "production"),
+)
+NEAREST_SCHOOL = "nearest school (naive baseline)"
+
+
+@dataclass(frozen=True, eq=False)
+class Validation:
+    """Out-of-sample validation results.
+
+    Attributes:
+        measures: one row per model: model, constraint, cpc, srmse, r_squared, top_n_share,
+            mean_trip_km_observed, mean_trip_km_modelled, folds, seconds.
+        cross_border: one row per (authority, model): authority_code, la_name, model,
+            dfe_share_outside, modelled_share_outside, difference_pp.
+        notes: lines describing the method (censoring, scaling, the primary assumption).
+    """
+
+    measures: pd.DataFrame
+    cross_border: pd.DataFrame
+    notes: tuple[str, ...]
+
+
+def validate(
+    lsoas: pd.DataFrame,
+    schools: pd.DataFrame,
+    observed_flows: pd.DataFrame,
+    cross_border: pd.DataFrame,
+    models: tuple[tuple[str, tuple[str, ...], Constraint], ...] = VALIDATION_MODELS,
+    max_folds: int | None = None,
+    cross_border_year: str = "2019/20",
+) -> Validation:
+    """Cross-validate each model by borough on the London flows and compare cross-border shares with DfE's.
+
+    Out of sample: for each borough, every model is fitted without that borough's observed schools
+    and predicts their pupils' home LSOAs; measures pool all held-out schools (see
+    :func:`validation_measures`: each school's modelled pupils are scaled to its published total;
+    suppressed cells count as zero observed). Cross-border: each model fitted on all observed
+    schools is applied to 2019 children and schools (origins within 15 km of London's observed
+    schools) and the share of each inner London authority's resident pupils taught outside it is
+    compared with DfE's published share for ``cross_border_year`` (secondary).
+
+    Args:
+        lsoas, schools, observed_flows, cross_border: store tables.
+        models: (label, features, constraint) triples.
+        max_folds: use only the first ``max_folds`` boroughs (quick checks and tests).
+        cross_border_year: academic year of the DfE counts compared.
+
+    Returns:
+        :class:`Validation`.
+    """
+    import time
+
+    system, observed = calibration_system(lsoas, schools, observed_flows)
+    school_borough = system.destination_authority[observed.schools]
+    boroughs = pd.unique(school_borough)
+    if max_folds is not None:
+        boroughs = boroughs[:max_folds]
+    in_folds = np.isin(school_borough, boroughs)
+    held = observed.subset(in_folds)
+
+    # 2019 system for cross-border shares
+    dest19, _ = phase_destinations(schools, "secondary", "pupils_2019")
+    origins19, _ = with_participation(phase_origins(lsoas, "secondary"), dest19)
+    origins19 = origins19[origins19["lsoa11_code"].isin(system.origin_codes)]
+    system19 = build_system(origins19, dest19, k=system.k)
+    cb = cross_border[(cross_border["phase"] == "secondary") & (cross_border["academic_year"] == cross_border_year)]
+    dfe = cb.assign(dfe_share_outside=cb["school_outside_la"].astype("float64") / cb["resident_pupils"].astype("float64"))[["authority_code", "la_name", "dfe_share_outside"]]
+
+    rows, cb_rows = [], []
+    for label, features, constraint in models:
+        start = time.perf_counter()
+        flows = np.zeros(system.col.shape)
+        for b in boroughs:
+            keep = school_borough != b
+            result = fit_model(system, observed.subset(keep), features, constraint)
+            pred = predict(system, result)
+            mask = np.isin(system.col, observed.schools[~keep])
+            flows[mask] = pred[mask]
+        m = validation_measures(system, flows, held)
+        full = fit_model(system, observed, features, constraint)
+        shares = cross_border_shares(system19, predict(system19, full), list(dfe["authority_code"]))
+        rows.append({"model": label, "constraint": constraint, **m, "folds": len(boroughs), "seconds": time.perf_counter() - start})
+        for rec in dfe.merge(shares, on="authority_code", how="left").itertuples():
+            cb_rows.append({"authority_code": rec.authority_code, "la_name": rec.la_name, "model": label, "dfe_share_outside": rec.dfe_share_outside,
+                            "modelled_share_outside": rec.share_outside, "difference_pp": 100 * (rec.share_outside - rec.dfe_share_outside)})  # fmt: skip
+    nearest = nearest_school_flows(system)
+    rows.append({"model": NEAREST_SCHOOL, "constraint": "-", **validation_measures(system, nearest, held), "folds": len(boroughs), "seconds": 0.0})
+    shares = cross_border_shares(system19, nearest_school_flows(system19), list(dfe["authority_code"]))
+    for rec in dfe.merge(shares, on="authority_code", how="left").itertuples():
+        cb_rows.append({"authority_code": rec.authority_code, "la_name": rec.la_name, "model": NEAREST_SCHOOL, "dfe_share_outside": rec.dfe_share_outside,
+                        "modelled_share_outside": rec.share_outside, "difference_pp": 100 * (rec.share_outside - rec.dfe_share_outside)})  # fmt: skip
+    notes = (
+        f"Out of sample: {len(boroughs)} borough folds, {len(held.schools)} held-out schools, {held.total.sum():,.0f} pupils "
+        f"({held.censored.sum() / held.total.sum():.0%} in suppressed cells, treated as censored when fitting, as 0 in the cell measures).",
+        "Each school's modelled pupils are scaled to its published total (which includes sixth formers) before comparison.",
+        f"{len(observed.unlocated_urns)} observed school(s) not located in the store: {', '.join(map(str, observed.unlocated_urns[:10]))}",
+        f"Published pupils living outside the {system.k} nearest-school candidate sets: {observed.outside_pupils:,.0f}.",
+        f"Cross-border: secondary, DfE {cross_border_year}, modelled 2019 children and schools.",
+        PRIMARY_ASSUMPTION,
+    )
+    return Validation(pd.DataFrame(rows), pd.DataFrame(cb_rows), notes)
