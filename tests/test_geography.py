@@ -306,3 +306,20 @@ def test_la_population_sums_districts_into_counties_and_maps_retired_codes():
         geo.la_population_by_authority(la_population, la_codes, ["E10000016", "E06000061", "E06000999"])
     with pytest.raises(DataFormatError, match="E07000106"):
         geo.la_population_by_authority(la_population, la_codes[la_codes["district_code"] != "E07000106"], ["E10000016", "E06000061"])
+
+
+# --- the build step's join checks -------------------------------------------------------------
+
+
+def test_build_joins_refuse_to_drop_lsoas():
+    from atlaskit.builders.geography import _check_lookup, _join_all
+
+    left = pd.DataFrame({"lsoa11_code": ["E01000001", "E01000002"], "district_code": ["E09000001"] * 2, "authority_code": ["E09000001"] * 2, "region_code": ["E12000007"] * 2})
+    with pytest.raises(DataFormatError, match="E01000002"):
+        _join_all(left, pd.DataFrame({"lsoa11_code": ["E01000001"], "x": [1]}), "children")
+    lookup = left.copy()
+    lookup.loc[1, "authority_code"] = "E09000002"
+    with pytest.raises(DataFormatError, match="authority_code"):
+        _check_lookup(left, lookup)
+    with pytest.raises(DataFormatError, match="only in boundaries"):
+        _check_lookup(left, lookup.iloc[:1])

@@ -175,3 +175,20 @@ def test_display_geometries_are_valid_after_rounding(store):
     display = read_table("lsoas_display", store_dir=store)
     assert shapely.is_valid(display.geometry.to_numpy()).all()
     assert not display.geometry.is_empty.any()
+
+
+def test_tables_have_the_documented_columns(store):
+    from atlaskit.builders.geography import LSOA_COLUMNS
+
+    assert read_table("lsoas", store_dir=store).columns.tolist() == LSOA_COLUMNS
+    documented = {
+        "authorities": ["authority_code", "authority_name", "authority_type", "region_code", "region_name", "la_number", "n_lsoas", "geometry"],
+        "authorities_display": ["authority_code", "geometry"],
+        "authority_codes": ["code", "authority_code", "kind", "note"],
+        "districts": ["district_code", "district_name", "authority_code"],
+        "lsoas_display": ["lsoa11_code", "authority_code", "geometry"],
+        "la_population": ["authority_code", "year", "age", "population"],
+    }
+    for name, columns in documented.items():
+        table = read_table(name, store_dir=store)
+        assert set(columns) <= set(table.columns), (name, set(columns) - set(table.columns))
