@@ -350,6 +350,14 @@ def prepare(
 # Pure builders
 
 
+def _int_urns(schools: pd.DataFrame) -> pd.DataFrame:
+    """Return schools with ``urn`` as int64 (the flows' type; the schools table may hold text URNs)."""
+    if "urn" not in schools or pd.api.types.is_integer_dtype(schools["urn"]):
+        return schools
+    urn = pd.to_numeric(schools["urn"], errors="coerce")
+    return schools[urn.notna()].assign(urn=urn[urn.notna()].astype("int64"))
+
+
 def phase_schools(schools: pd.DataFrame, phase: str, open_state_funded: bool = True) -> pd.DataFrame:
     """Return the schools teaching a phase (all-through schools count in both), optionally open state-funded only.
 
@@ -364,7 +372,7 @@ def phase_schools(schools: pd.DataFrame, phase: str, open_state_funded: bool = T
         for column in ("is_open", "is_state_funded"):
             if column in schools:
                 keep &= schools[column].fillna(False).astype(bool)
-    return schools[keep.fillna(False).astype(bool)]
+    return _int_urns(schools[keep.fillna(False).astype(bool)])
 
 
 def children_of_phase(lsoas: pd.DataFrame, phase: str, year: int = 2019) -> pd.Series:
@@ -776,7 +784,7 @@ def _modelled_cross_border(ctx: ReportContext) -> pd.DataFrame | None:
     if modelled.empty:
         return None
     lsoa_authority = data.lsoas.set_index("lsoa11_code")["authority_code"]
-    school_authority = pd.Series(data.code, index=data.schools["urn"].astype("int64"))
+    school_authority = pd.Series(data.code, index=_int_urns(data.schools)["urn"])
     return cross_border_summary(modelled, lsoa_authority, school_authority, data.code)
 
 
@@ -1012,10 +1020,10 @@ def validation_section(ctx: ReportContext) -> Block:
         srmse = float(np.sqrt(np.nanmean((share_obs - share_mod) ** 2)) / np.nanmean(share_obs)) if len(merged) else np.nan
         ssi = float(np.nansum(np.minimum(share_obs, share_mod)) / max(merged["urn"].nunique(), 1))  # mean over schools
         rows = [
-            ("Schools with published flows", merged["urn"].nunique()),
-            ("Published cells (3 or more pupils)", int((observed["pupils"] >= DISCLOSURE_MIN).sum())),
-            ("SRMSE of LSOA shares (0 = perfect)", round(srmse, 3)),
-            ("Sørensen similarity index of shares (1 = identical)", round(ssi, 3)),
+            ("Schools with published flows", f"{merged['urn'].nunique():,}"),
+            ("Published cells (3 or more pupils)", f"{int((observed['pupils'] >= DISCLOSURE_MIN).sum()):,}"),
+            ("SRMSE of LSOA shares (0 = perfect)", f"{srmse:.2f}"),
+            ("Sørensen similarity index of shares (1 = identical)", f"{ssi:.2f}"),
         ]
         return table_block(pd.DataFrame(rows, columns=["Measure", "Value"]), "Observed January 2015 flows against the model, per school", title=title)
 
