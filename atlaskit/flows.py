@@ -1052,7 +1052,7 @@ def calibrate_decay_to_trip_length(
             hi = mid
         if abs(t_mid / target_km - 1) < 1e-3 or hi - lo < 1e-4:
             break
-    factor = float(np.exp((lo + hi) / 2))
+    factor = float(np.exp(mid))
     params = np.where(scaled, result.params * factor, result.params)
     return FitResult(
         name=f"{result.name}, primary decay",

@@ -1,0 +1,380 @@
+"""Unit tests of atlaskit.flows on small systems made by code: golden values, invariants, bad input."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from atlaskit import flows as fl
+from atlaskit.errors import ModelError, UnknownArea, UnknownSchool
+
+
+def _origins(xy, children, authority=None):
+    n = len(children)
+    return pd.DataFrame(
+        {
+            "lsoa11_code": [f"E0100{i:04d}" for i in range(n)],
+            "easting": [p[0] for p in xy],
+            "northing": [p[1] for p in xy],
+            "authority_code": authority or ["E09000001"] * n,
+            "children": children,
+        }
+    )
+
+
+def _destinations(xy, pupils, **attrs):
+    n = len(pupils)
+    frame = pd.DataFrame(
+        {
+            "urn": np.arange(100000, 100000 + n),
+            "easting": [p[0] for p in xy],
+            "northing": [p[1] for p in xy],
+            "authority_code": attrs.pop("authority", ["E09000001"] * n),
+            "pupils": pupils,
+        }
+    )
+    for key, value in attrs.items():
+        frame[key] = value
+    return frame
+
+
+def _result(features, params, constraint="production"):
+    params = np.asarray(params, dtype="float64")
+    return fl.FitResult("test", tuple(features), params, constraint, 0.0, 0.0, True, 0, np.zeros(len(params)))
+
+
+@pytest.fixture
+def tiny():
+    """Two LSOAs and two schools on a line: A(0 km) S1(1 km) S2(2 km) B(3 km)."""
+    origins = _origins([(0, 0), (3000, 0)], [100.0, 50.0])
+    dests = _destinations([(1000, 0), (2000, 0)], [200.0, 100.0])
+    return fl.build_system(origins, dests, k=2)
+
+
+# --- golden values on a tiny hand-made system -------------------------------------------------
+
+
+def test_production_constrained_exp_golden(tiny):
+    flows = fl.predict(tiny, _result(("log_size", "distance_km"), [1.0, -1.0]))
+    # A: weights 200 e^-1 and 100 e^-2; B: 200 e^-2 and 100 e^-1 (by hand)
+    a1 = 100 * 200 * math.exp(-1) / (200 * math.exp(-1) + 100 * math.exp(-2))
+    b1 = 50 * 200 * math.exp(-2) / (200 * math.exp(-2) + 100 * math.exp(-1))
+    by_school = {(o, int(tiny.destination_ids[tiny.col[o, s]])): flows[o, s] for o in range(2) for s in range(2)}
+    assert by_school[(0, 100000)] == pytest.approx(a1, rel=1e-9)
+    assert by_school[(0, 100000)] == pytest.approx(84.4637, abs=1e-3)
+    assert by_school[(1, 100000)] == pytest.approx(b1, rel=1e-9)
+    assert by_school[(1, 100000)] == pytest.approx(21.1942, abs=1e-3)
+
+
+def test_power_decay_golden(tiny):
+    flows = fl.predict(tiny, _result(("log_distance",), [-2.0]))
+    # A: 1^-2 and 2^-2 -> 0.8 and 0.2 of 100 children
+    a = {int(tiny.destination_ids[tiny.col[0, s]]): flows[0, s] for s in range(2)}
+    assert a[100000] == pytest.approx(80.0)
+    assert a[100001] == pytest.approx(20.0)
+
+
+def test_doubly_constrained_golden(tiny):
+    result = _result(("distance_km",), [-1.0], "doubly")
+    logb, _, err = fl.balance(tiny, result.features, result.params, tol=1e-9, max_iter=5000)
+    flows = fl.predict(tiny, result, tol=1e-9)
+    # Targets 100 and 50 (sizes scaled to 150 children). With T = a_i b_j K_ij the odds ratio
+    # T_A1 T_B2 / (T_A2 T_B1) = e^2, and the margins give x(x-50) = e^2 (100-x)^2 for x = T_A1.
+    e2 = math.exp(2)
+    qa, qb, qc = 1 - e2, -50 + 200 * e2, -1e4 * e2
+    x = (-qb + math.sqrt(qb * qb - 4 * qa * qc)) / (2 * qa)
+    assert 50 < x < 100
+    a1 = flows[0][tiny.destination_ids[tiny.col[0]] == 100000][0]
+    assert a1 == pytest.approx(x, rel=1e-6)
+    assert a1 == pytest.approx(81.40, abs=0.01)
+    inflow = np.bincount(tiny.col.ravel(), weights=flows.ravel())
+    np.testing.assert_allclose(inflow, [100.0, 50.0], rtol=1e-6)
+
+
+def test_nearest_school_flows(tiny):
+    flows = fl.nearest_school_flows(tiny)
+    assert flows[0, 0] == 100 and tiny.destination_ids[tiny.col[0, 0]] == 100000
+    assert flows[1, 0] == 50 and tiny.destination_ids[tiny.col[1, 0]] == 100001
+
+
+# --- property-based invariants -----------------------------------------------------------------
+
+coords = st.tuples(st.floats(0, 20000), st.floats(0, 20000))
+
+
+@st.composite
+def systems(draw, all_candidates=False):
+    n_o = draw(st.integers(1, 12))
+    n_d = draw(st.integers(1, 8))
+    o_xy = draw(st.lists(coords, min_size=n_o, max_size=n_o))
+    d_xy = draw(st.lists(coords, min_size=n_d, max_size=n_d))
+    children = draw(st.lists(st.floats(0, 500), min_size=n_o, max_size=n_o))
+    pupils = draw(st.lists(st.floats(1, 2000), min_size=n_d, max_size=n_d))
+    gender = draw(st.lists(st.sampled_from(["mixed", "boys", "girls"]), min_size=n_d, max_size=n_d))
+    k = n_d if all_candidates else draw(st.integers(1, n_d))
+    return fl.build_system(_origins(o_xy, children), _destinations(d_xy, pupils, gender=gender), k=k)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(systems(), st.floats(-3, 0), st.floats(-3, 0), st.floats(0, 2))
+def test_production_constraint_and_no_negative_flows(system, beta, gamma, alpha):
+    flows = fl.predict(system, _result(("log_size", "distance_km", "log_distance"), [alpha, beta, gamma]))
+    assert (flows >= 0).all()
+    assert np.isfinite(flows).all()
+    np.testing.assert_allclose(flows.sum(axis=1), system.origins, rtol=1e-9, atol=1e-9)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(systems(all_candidates=True), st.floats(-2, -0.05))
+def test_doubly_constrained_margins(system, beta):
+    if system.origins.sum() < 1:
+        return
+    system = fl.FlowSystem(system.origin_codes, system.origins, system.origin_authority, system.destination_ids, system.destinations,
+                           system.destination_authority, system.destination_attributes, system.col, system.distance_km)  # fmt: skip
+    result = _result(("distance_km",), [beta], "doubly")
+    logb, _, err = fl.balance(system, result.features, result.params, tol=1e-6, max_iter=3000)
+    flows = fl.predict(system, result, tol=1e-6)
+    assert (flows >= 0).all()
+    np.testing.assert_allclose(flows.sum(axis=1), system.origins, rtol=1e-9, atol=1e-9)
+    target = system.destinations * system.origins.sum() / system.destinations.sum()
+    inflow = np.bincount(system.col.ravel(), weights=flows.ravel(), minlength=len(target))
+    if err < 1e-6:  # converged (every feasible system with all candidates does)
+        np.testing.assert_allclose(inflow, target, rtol=1e-5, atol=1e-6)
+    assert err < 1e-2
+
+
+def test_sex_segments_keep_children_out_of_other_sex_schools():
+    origins = _origins([(0, 0)], [100.0])
+    dests = _destinations([(100, 0), (200, 0), (5000, 0)], [100.0, 100.0, 100.0], gender=["boys", "girls", "mixed"])
+    system = fl.build_system(origins, dests, k=3)
+    flows = fl.predict(system, _result(("distance_km",), [-5.0]))
+    by = dict(zip(system.destination_ids[system.col[0]], flows[0]))
+    # half the children are girls: they never go to the boys' school and vice versa
+    assert by[100000] == pytest.approx(50.0, rel=1e-6)
+    assert by[100001] == pytest.approx(50.0, rel=1e-6)
+    assert flows.sum() == pytest.approx(100.0)
+
+
+def test_origin_participation_keeps_total_and_moves_pupils():
+    origins = _origins([(0, 0), (100, 0)], [100.0, 100.0]).assign(idaci=[-0.1, 0.1])
+    dests = _destinations([(50, 0)], [200.0])
+    system = fl.build_system(origins, dests, k=1)
+    flows = fl.predict(system, _result(("origin_idaci", "distance_km"), [5.0, -1.0]))
+    assert flows.sum() == pytest.approx(200.0)
+    assert flows[1].sum() > flows[0].sum()  # the more deprived LSOA sends more to state schools
+
+
+# --- calibration ----------------------------------------------------------------------------------
+
+
+def _synthetic_observed(system, flows, schools, rng, scale=3.0):
+    rows = []
+    totals = {}
+    for j in schools:
+        urn = system.destination_ids[j]
+        mask = system.col == j
+        counts = rng.poisson(flows[mask] * scale)
+        origins = np.nonzero(mask)[0]
+        totals[urn] = counts.sum()
+        for o, n in zip(origins, counts):
+            if n >= 3:
+                rows.append((urn, system.origin_codes[o], float(n)))
+    pub = pd.DataFrame(rows, columns=["urn", "lsoa11_code", "pupils"])
+    pub["suppressed"] = False
+    pub["school_total_pupils"] = pub["urn"].map(totals)
+    return pub
+
+
+@pytest.fixture(scope="module")
+def synthetic():
+    rng = np.random.default_rng(7)
+    n_o, n_d = 400, 40
+    origins = _origins(list(zip(rng.uniform(0, 20000, n_o), rng.uniform(0, 20000, n_o))), rng.uniform(50, 150, n_o).tolist(),
+                       authority=list(np.where(rng.uniform(size=n_o) < 0.5, "A", "B")))  # fmt: skip
+    dests = _destinations(list(zip(rng.uniform(0, 20000, n_d), rng.uniform(0, 20000, n_d))), rng.uniform(300, 1500, n_d).tolist(),
+                          selective=(rng.uniform(size=n_d) < 0.2).astype(float), authority=list(np.where(rng.uniform(size=n_d) < 0.5, "A", "B")))  # fmt: skip
+    system = fl.build_system(origins, dests, k=15)
+    truth = _result(("log_size", "distance_km", "crosses_border", "distance_x_selective"), [1.0, -0.8, -0.7, 0.4])
+    flows = fl.predict(system, truth)
+    observed = _synthetic_observed(system, flows, range(n_d), rng)
+    return system, truth, observed
+
+
+def test_fit_recovers_parameters_with_censored_cells(synthetic):
+    system, truth, observed = synthetic
+    cells = fl.align_observed(system, observed)
+    assert cells.censored.sum() > 0  # some cells are under 3 and suppressed
+    result = fl.fit_model(system, cells, truth.features)
+    np.testing.assert_allclose(result.params, truth.params, atol=0.15)
+    assert result.converged
+    assert isinstance(result.table(), pd.DataFrame)
+    with pytest.raises(Exception):
+        result.params = np.zeros(4)  # frozen
+
+
+def test_gradient_matches_finite_differences(synthetic):
+    system, truth, observed = synthetic
+    cells = fl.align_observed(system, observed)
+    params = truth.params + 0.1
+    _, grad = fl._loglik_and_grad(system, cells, truth.features, params, None)
+    for m in range(len(params)):
+        e = np.zeros(len(params))
+        e[m] = 1e-6
+        up = fl._loglik_and_grad(system, cells, truth.features, params + e, None)[0]
+        down = fl._loglik_and_grad(system, cells, truth.features, params - e, None)[0]
+        assert grad[m] == pytest.approx((up - down) / 2e-6, rel=1e-4, abs=1e-3)
+
+
+def test_fit_gravity_and_validation_measures(synthetic):
+    system, truth, observed = synthetic
+    cells = fl.align_observed(system, observed)
+    result = fl.fit_gravity(system, cells, "exp")
+    assert result.name == "production-constrained gravity, exp"
+    assert result.param("distance_km") < 0
+    good = fl.validation_measures(system, fl.predict(system, truth), cells)
+    naive = fl.validation_measures(system, fl.nearest_school_flows(system), cells)
+    assert 0 < naive["cpc"] < good["cpc"] <= 1
+    assert good["top_n_share"] > 0.5
+    with pytest.raises(ModelError, match="cost_func"):
+        fl.fit_gravity(system, cells, "gauss")
+
+
+def test_cross_validate_predicts_held_out_schools(synthetic):
+    system, truth, observed = synthetic
+    cells = fl.align_observed(system, observed)
+    groups = system.destination_authority[cells.schools]
+    flows = fl.cross_validate(system, cells, groups, lambda s, o: fl.fit_model(s, o, truth.features))
+    measures = fl.validation_measures(system, flows, cells)
+    assert measures["cpc"] > 0.5
+
+
+def test_calibrate_decay_to_trip_length(synthetic):
+    system, truth, _ = synthetic
+    base_trip = fl.mean_trip_km(system, fl.predict(system, truth))
+    nearest_trip = fl.mean_trip_km(system, fl.nearest_school_flows(system))
+    target = (base_trip + nearest_trip) / 2  # reachable: between the fitted decay and nearest-school
+    primary = fl.calibrate_decay_to_trip_length(system, truth, target)
+    assert fl.mean_trip_km(system, fl.predict(system, primary)) == pytest.approx(target, rel=5e-3)
+    assert primary.diagnostics["decay_factor"] > 1  # shorter trips need a steeper decay
+    assert fl.NTS_PRIMARY_TO_SECONDARY_TRIP_RATIO == pytest.approx(1.6 / 3.4)
+    with pytest.raises(ModelError, match="no decay factor"):
+        fl.calibrate_decay_to_trip_length(system, truth, 1e6)
+
+
+# --- tables and queries ------------------------------------------------------------------------------
+
+
+def test_phase_pupils_shares_rolls_by_year_group():
+    pupils = fl.phase_pupils(np.array([1000.0, 700.0, 620.0]), np.array([11, 4, 11]), np.array([16, 11, 18]), "secondary")
+    assert pupils[0] == pytest.approx(1000.0)  # 11-16: all five years are 11-15
+    assert pupils[1] == 0.0  # a primary school has no secondary pupils
+    assert pupils[2] == pytest.approx(620.0 * 5 / (5 + 2 * fl.SIXTH_FORM_YEAR_WEIGHT))
+    with pytest.raises(ModelError):
+        fl.phase_pupils(np.array([1.0]), np.array([4]), np.array([11]), "nursery")
+
+
+def test_participation_share_capped():
+    share = fl.participation_share(pd.Series({"R1": 100.0, "R2": 100.0, "R3": 0.0}), pd.Series({"R1": 90.0, "R2": 150.0}))
+    assert share.to_dict() == {"R1": 0.9, "R2": 1.0, "R3": 1.0}
+
+
+def test_phase_destinations_reports_unlocated_schools():
+    schools = pd.DataFrame(
+        {
+            "urn": ["100001", "100002", "100003", "100004"],
+            "school_name": ["A", "B", "C", "D"],
+            "authority_code": ["E09000001"] * 4,
+            "phase": ["secondary", "secondary", "special", "primary"],
+            "is_state_funded": [True, True, True, True],
+            "is_open": [True, True, True, True],
+            "age_low": [11, 11, 11, 4],
+            "age_high": [16, 16, 16, 11],
+            "pupils_2019": [900, 800, 100, 400],
+            "easting": [1.0, np.nan, 3.0, 4.0],
+            "northing": [1.0, np.nan, 3.0, 4.0],
+            "gender": ["Girls", "Mixed", "Mixed", "Mixed"],
+            "religious_character": ["Roman Catholic", "Does not apply", None, None],
+        }
+    )
+    located, unlocated = fl.phase_destinations(schools, "secondary")
+    assert located["urn"].tolist() == [100001]
+    assert unlocated["urn"].tolist() == [100002]
+    assert located.loc[0, "faith_catholic"] == 1.0 and located.loc[0, "single_sex"] == 1.0
+
+
+def test_build_system_rejects_missing_coordinates():
+    origins = _origins([(0, 0), (np.nan, 0)], [1.0, 2.0])
+    with pytest.raises(ModelError, match="without coordinates"):
+        fl.build_system(origins, _destinations([(0, 0)], [1.0]))
+    with pytest.raises(ModelError, match="no destinations"):
+        fl.build_system(_origins([(0, 0)], [1.0]), _destinations([], []))
+
+
+def test_sparse_view_matches(tiny):
+    matrix = tiny.to_sparse()
+    assert matrix.shape == (2, 2)
+    assert matrix[0, 1] == pytest.approx(2.0)  # A to S2 is 2 km
+
+
+@pytest.fixture
+def flows_table(tiny):
+    modelled = fl.flows_frame(tiny, fl.predict(tiny, _result(("log_size", "distance_km"), [1.0, -1.0])), "secondary")
+    observed = pd.DataFrame(
+        {
+            "urn": [100000, 100000, 100000],
+            "lsoa11_code": ["E01000000", "E01000001", None],
+            "phase": ["secondary"] * 3,
+            "pupils": [60.0, 20.0, np.nan],
+            "source": ["observed"] * 3,
+            "distance_km": [1.0, 2.0, np.nan],
+            "suppressed": [False, False, True],
+            "school_total_pupils": [90.0, 90.0, 90.0],
+        }
+    )
+    return pd.concat([observed, modelled.assign(suppressed=False, school_total_pupils=np.nan)], ignore_index=True)
+
+
+def test_school_catchment_best_prefers_observed(flows_table):
+    best = fl.school_catchment(flows_table, 100000)
+    assert set(best["source"]) == {"observed"}
+    assert best["pupils"].iloc[0] == 60.0
+    assert best["share"].iloc[0] == pytest.approx(60 / 90)  # of the total before suppression
+    modelled = fl.school_catchment(flows_table, 100000, source="modelled")
+    assert set(modelled["source"]) == {"modelled"}
+    assert modelled["cumulative_share"].iloc[-1] == pytest.approx(1.0)
+    assert modelled["pupils"].is_monotonic_decreasing
+
+
+def test_area_destinations(flows_table):
+    dest = fl.area_destinations(flows_table, "e01000001", source="modelled")
+    assert dest["share"].sum() == pytest.approx(1.0)
+    assert list(dest.columns) == ["urn", "pupils", "share", "cumulative_share", "distance_km", "source"]
+
+
+def test_unknown_school_and_area_suggest_close_matches(flows_table):
+    with pytest.raises(UnknownSchool, match="100000"):
+        fl.school_catchment(flows_table, 100009)
+    with pytest.raises(UnknownSchool, match="not a number"):
+        fl.school_catchment(flows_table, "abc")
+    with pytest.raises(UnknownArea, match="E01000001"):
+        fl.area_destinations(flows_table, "E01000011")
+
+
+def test_distance_summary_and_cross_border(flows_table):
+    modelled = flows_table[flows_table["source"] == "modelled"]
+    summary = fl.distance_summary(modelled)
+    s1 = summary.set_index("urn").loc[100000]
+    # S1 receives ~84.5 pupils from 1 km and ~21.2 from 2 km
+    assert s1["mean_distance_km"] == pytest.approx((84.4637 * 1 + 21.1942 * 2) / (84.4637 + 21.1942), rel=1e-4)
+    assert s1["p90_distance_km"] == pytest.approx(2.0)
+    border = fl.cross_border_summary(
+        modelled, pd.Series({"E01000000": "A", "E01000001": "B"}), pd.Series({100000: "A", 100001: "B"}), "A"
+    ).iloc[0]
+    assert border["resident_pupils"] == pytest.approx(100.0, rel=1e-5)
+    assert border["resident_taught_outside"] == pytest.approx(100 - 84.4637, rel=1e-4)
+    assert border["taught_from_outside"] == pytest.approx(21.1942, rel=1e-4)
