@@ -94,6 +94,9 @@ PHASE_COLOURS: dict[str, str] = {
     "other": "#999999",
 }
 
+#: Decimal places of longitude/latitude sent to the browser (4: about 10 m; bytes matter).
+DISPLAY_DECIMALS = 4
+
 #: CSS classes given to the SVG paths (tests and benchmarks count them).
 AREA_CLASS = "atlas-lsoa"
 OUTSIDE_AREA_CLASS = "atlas-lsoa-outside"
@@ -341,12 +344,13 @@ def _pick_colours(ramp: Sequence[str], n: int) -> tuple[str, ...]:
 # GeoJSON
 
 
-def base_features(display: pd.DataFrame) -> list[dict]:
+def base_features(display: pd.DataFrame, decimals: int = DISPLAY_DECIMALS) -> list[dict]:
     """Turn display geometry into GeoJSON features once; recolouring reuses their geometry.
 
     Args:
         display: GeoDataFrame in EPSG:4326 (the store's ``lsoas_display``) with ``lsoa11_code``
             and optionally ``in_authority``.
+        decimals: decimal places kept in longitude/latitude (4: about 10 m).
 
     Returns:
         One feature dict per area, ``id`` = lsoa11 code, ``properties`` with ``lsoa11_code`` and
@@ -362,7 +366,10 @@ def base_features(display: pd.DataFrame) -> list[dict]:
         raise ValueError(f"display geometry must be EPSG:4326 (longitude/latitude), got {crs}")
     codes = display["lsoa11_code"].astype(str).tolist()
     inside = display["in_authority"].fillna(False).astype(bool).tolist() if "in_authority" in display else [True] * len(display)
-    geometries = shapely.to_geojson(display.geometry.values, indent=None)
+    # 4 decimals (about 10 m) is finer than a screen pixel at the zooms an authority is viewed at;
+    # shared vertices of neighbouring areas round identically, so the coverage stays gap-free.
+    rounded = shapely.transform(display.geometry.values, lambda xy: np.round(xy, decimals))
+    geometries = shapely.to_geojson(rounded, indent=None)
     import json
 
     features = []
@@ -371,10 +378,11 @@ def base_features(display: pd.DataFrame) -> list[dict]:
     return features
 
 
-def _area_style(colour: str, inside: bool, dashed: bool = False, selected: bool = False) -> dict:
+def _area_style(colour: str, inside: bool, dashed: bool = False, selected: bool = False, strong: bool | None = None) -> dict:
+    strong = inside if strong is None else strong
     style = {
         "fillColor": colour,
-        "fillOpacity": INSIDE_FILL_OPACITY if inside else OUTSIDE_FILL_OPACITY,
+        "fillOpacity": INSIDE_FILL_OPACITY if strong else OUTSIDE_FILL_OPACITY,
         "color": "#000000" if selected else ("#555555" if inside else "#999999"),
         "weight": 3 if selected else (0.6 if inside else 0.4),
         "className": AREA_CLASS if inside else OUTSIDE_AREA_CLASS,
@@ -405,8 +413,8 @@ def styled_collection(
         classes: their classification (:func:`classify`).
         labels: optional text per area replacing the formatted value (e.g. "fewer than 3").
         dashed: optional bool per area: draw a dashed outline (modelled estimates).
-        colour_outside: colour neighbouring areas too (catchments reach across the border);
-            otherwise they are drawn grey and faint for context.
+        colour_outside: also send neighbouring areas that have a value (catchments reach across
+            the border); otherwise only the authority's own areas are sent (fewer bytes).
         selected: an lsoa11 code drawn with a thick outline.
 
     Returns:
@@ -424,10 +432,9 @@ def styled_collection(
         inside = bool(props.get("in_authority", True))
         value = value_map.get(code, np.nan)
         has_value = value is not None and not (isinstance(value, float) and math.isnan(value))
-        if inside or colour_outside:
-            fill = colour_map.get(code, NO_DATA_COLOUR)
-        else:
-            fill = NO_DATA_COLOUR
+        if not inside and not (colour_outside and has_value):
+            continue  # neighbouring areas are sent only when they carry a value (a catchment)
+        fill = colour_map.get(code, NO_DATA_COLOUR)
         text = label_map.get(code)
         if text is None:
             text = _format_number(float(value)) if has_value else "no data"
@@ -441,7 +448,7 @@ def styled_collection(
                     "in_authority": inside,
                     "value": float(value) if has_value else None,
                     "label": text,
-                    "style": _area_style(fill, inside or (colour_outside and has_value), bool(dash_map.get(code, False)), code == selected),
+                    "style": _area_style(fill, inside, bool(dash_map.get(code, False)), code == selected, strong=inside or colour_outside),
                 },
             }
         )

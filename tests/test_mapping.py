@@ -78,18 +78,22 @@ def test_styled_collection_precomputes_style_and_shares_geometry(town):
     values = mapping.layer_values(town.lsoas, "children", "primary")
     classes = mapping.classify(values, "children")
     fc = mapping.styled_collection(base, values, classes, selected=base[6]["id"])
-    assert fc["type"] == "FeatureCollection" and len(fc["features"]) == len(base)
-    for new, old in zip(fc["features"], base):
-        assert new["geometry"] is old["geometry"]  # not copied
+    inside = [f for f in base if f["properties"]["in_authority"]]
+    assert fc["type"] == "FeatureCollection" and len(fc["features"]) == len(inside) == 9  # neighbours not sent
+    by_id = {f["id"]: f for f in base}
+    for new in fc["features"]:
+        assert new["geometry"] is by_id[new["id"]]["geometry"]  # not copied
         style = new["properties"]["style"]
         assert {"fillColor", "fillOpacity", "color", "weight", "className"} <= set(style)
-        if old["properties"]["in_authority"]:
-            assert style["className"] == mapping.AREA_CLASS
-            assert style["fillColor"] in classes.colours
-        else:
-            assert style["className"] == mapping.OUTSIDE_AREA_CLASS
-            assert style["fillColor"] == mapping.NO_DATA_COLOUR
-    assert fc["features"][6]["properties"]["style"]["weight"] == 3
+        assert style["className"] == mapping.AREA_CLASS
+        assert style["fillColor"] in classes.colours
+    assert fc["features"][0]["properties"]["style"]["weight"] == 3
+    # a catchment sends the neighbours that carry a value, marked as outside
+    outside = [f["id"] for f in base if not f["properties"]["in_authority"]]
+    catch = pd.Series([5.0, 7.0], index=[outside[0], inside[0]["id"]])
+    fc = mapping.styled_collection(base, catch, mapping.classify(catch, "catchment"), colour_outside=True)
+    classes_sent = {f["id"]: f["properties"]["style"]["className"] for f in fc["features"]}
+    assert len(fc["features"]) == 10 and classes_sent[outside[0]] == mapping.OUTSIDE_AREA_CLASS
     json.dumps(fc)  # serialisable as sent to the browser
 
 

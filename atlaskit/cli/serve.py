@@ -66,6 +66,7 @@ def voila_command(
     cull_interval: int = DEFAULT_CULL_INTERVAL_S,
     ip: str = "127.0.0.1",
     notebook: Path | None = None,
+    fill_delay: float = 5.0,
     extra_env: dict[str, str] | None = None,
 ) -> VoilaCommand:
     """Return the Voilà command for the Atlas app.
@@ -78,6 +79,8 @@ def voila_command(
         cull_idle_timeout: seconds a kernel without a page may stay idle before it is shut down.
         cull_interval: seconds between cull checks.
         ip: interface to listen on (loopback by default).
+        fill_delay: seconds before a used pooled kernel is replaced (the replacement runs the
+            notebook, CPU-heavy: delaying it keeps the just-served page fast on small machines).
         notebook: the app notebook (default ``notebooks/atlas.ipynb``).
         extra_env: more environment variables for the server and its kernels.
 
@@ -112,7 +115,7 @@ def voila_command(
         "--MappingKernelManager.cull_connected=False",
     ]
     if pool_size > 0:
-        argv += ["--preheat_kernel=True", f"--pool_size={int(pool_size)}"]
+        argv += ["--preheat_kernel=True", f"--pool_size={int(pool_size)}", f"--VoilaKernelManager.fill_delay={float(fill_delay)}"]
     env = dict(os.environ)
     env["ATLAS_SERVE_AUTHORITY"] = authority
     env.setdefault("PYTHONUNBUFFERED", "1")
