@@ -19,7 +19,7 @@ import pandas as pd
 
 from atlaskit.errors import DataFormatError
 from atlaskit.sources import resolve
-from atlaskit.sources.parsing import parse_number, read_csv, require_columns
+from atlaskit.sources.parsing import parse_number, read_csv
 
 __all__ = ["read_imd", "read_domains", "read_income_idaci", "rank_within", "rank_to_decile", "read_deprivation"]
 

@@ -16,7 +16,7 @@ from atlaskit.errors import DataFormatError
 from atlaskit.sources import resolve
 from atlaskit.sources.parsing import parse_number, read_csv, require_columns
 
-__all__ = ["LSOA_AGES", "LA_AGES", "YEARS", "read_lsoa_children", "read_la_population"]
+__all__ = ["LSOA_AGES", "LA_AGES", "YEARS", "read_lsoa_children", "read_la_population", "parse_la_population"]
 
 #: Single years of age in the LSOA children files.
 LSOA_AGES = tuple(range(19))
