@@ -157,6 +157,7 @@ def combine_registers(
     census: pd.DataFrame,
     london: pd.DataFrame,
     links: pd.DataFrame | None = None,
+    census_date: pd.Timestamp = pd.Timestamp("2019-01-17"),
 ) -> pd.DataFrame:
     """Combine the four school registers into one row per URN, each attribute from the newest file holding it.
 
@@ -166,9 +167,13 @@ def combine_registers(
     name them (the 2019 census has no names) take their name from the register links, where a
     predecessor or successor names them.
 
-    Status: a school is open when it is in the 2019 census (it had pupils on roll) or the spine
-    says open (status 1, or 3 proposed to open) with no closing date; a school only in the older
-    lists is taken as closed by 2019 (the spine lists every open school of 2017-18, including
+    Status (``is_open``) is as at the January 2019 census day (``census_date``), the newest
+    register covering every school: a school is open when it is in the 2019 census (it had pupils
+    on roll) or the spine says open (status 1, or 3 proposed to open) with no closing date and an
+    opening date (if any) on or before that day. Schools the spine lists as opening later (about
+    670, mostly academy conversions of 2019 whose predecessors are in the census) count as not
+    yet open, so a school and its successor are never both open. A school only in the older lists
+    is taken as closed by 2019 (the spine lists every open school of 2017-18, including
     independent ones, and the census every school with pupils in January 2019).
 
     Args:
@@ -177,6 +182,7 @@ def combine_registers(
         census: :func:`atlaskit.sources.schools.read_census`.
         london: :func:`dedupe_london_schools` of the London Schools Atlas (one row per URN).
         links: :func:`atlaskit.sources.schools.read_school_links` (optional, names only).
+        census_date: the day ``is_open`` refers to (the January 2019 census day).
 
     Returns:
         One row per URN found in any register: urn, school_name, la_number, estab, laestab,
@@ -222,7 +228,7 @@ def combine_registers(
     out["in_school_postcodes"] = urns.isin(school_postcodes["urn"])
     out["in_london_schools_atlas"] = urns.isin(london["urn"])
     out["is_state_funded"] = state_funded(out, s(lsa, "establishment_type"))
-    spine_open = sp["is_open"].astype("boolean").fillna(False) & sp["close_date"].isna()
+    spine_open = sp["is_open"].astype("boolean").fillna(False) & sp["close_date"].isna() & ~(sp["open_date"] > census_date).fillna(False)
     out["is_open"] = (out["in_census"] | spine_open).astype(bool)
     out["status_code"] = sp["status_code"].astype("Int64")
     out["open_date"] = sp["open_date"]
@@ -357,40 +363,48 @@ def match_capacity(
     """Give each row of the 2015 capacity survey (keyed by LAEstab, no URN) the URN of its school.
 
     Candidates are every (urn, laestab) pair any register gives. A LAEstab with one candidate
-    URN takes it. With several (a closed school and its successor share the number), the school
-    open on ``on_date`` (the survey's census day) by the spine's dates wins, then the one in the
-    2013 state-funded list, then the lowest URN; the choice is reported. A URN claimed by two
-    LAEstabs keeps the one its register gives.
+    URN takes it. With several (a school that converted to an academy often keeps its LAEstab
+    under a new URN), the school open in 2019 (``is_open``) wins, so the 2015 capacity, roll and
+    planning area follow the school to its current URN; then the school open on ``on_date`` (the
+    survey's census day) by the spine's dates; then the one in the 2013 state-funded list; then
+    the lowest URN. Each choice is reported. A URN claimed by two LAEstabs keeps the one its
+    register gives.
 
     Args:
         capacity: :func:`atlaskit.sources.schools.read_capacity_2015` (column laestab).
-        register: :func:`combine_registers` output (urn, laestab, open_date, close_date,
-            in_school_postcodes).
+        register: :func:`combine_registers` output (urn, laestab, is_open, open_date,
+            close_date, in_school_postcodes).
         laestab_sources: frames with columns urn and laestab, one per register (the spine, the
             2013 list, the census), to build the candidate pairs from.
         on_date: the survey date.
 
     Returns:
         ``(matched, joins)``: ``matched`` is ``capacity`` with a ``urn`` column (<NA> where no
-        school matched) and ``capacity_match`` (``unique``, ``open on survey date``, ``in 2013
-        list``, ``lowest URN``); ``joins`` lists every capacity row not matched (step
+        school matched) and ``capacity_match`` (``unique``, ``open in 2019``, ``open on survey
+        date``, ``in 2013 list``, ``lowest URN``); ``joins`` lists every capacity row not matched (step
         ``capacity``, status ``not joined``) and every choice among several URNs (status
         ``resolved``).
     """
     pairs = pd.concat([f[["urn", "laestab"]].astype("string") for f in laestab_sources], ignore_index=True).dropna().drop_duplicates()
-    info = register.set_index("urn")[["laestab", "open_date", "close_date", "in_school_postcodes"]]
+    info = register.set_index("urn")[["laestab", "is_open", "open_date", "close_date", "in_school_postcodes"]]
     cand = pairs[pairs["laestab"].isin(capacity["laestab"])].join(info.drop(columns="laestab"), on="urn")
     cand["open_then"] = (cand["open_date"].isna() | (cand["open_date"] <= on_date)) & (cand["close_date"].isna() | (cand["close_date"] > on_date))
     cand["own"] = cand["laestab"].eq(cand["urn"].map(info["laestab"]))
-    cand = cand.sort_values(["laestab", "open_then", "in_school_postcodes", "own", "urn"], ascending=[True, False, False, False, True])
+    cand["is_open"] = cand["is_open"].fillna(False).astype(bool)
+    cand["in_school_postcodes"] = cand["in_school_postcodes"].fillna(False).astype(bool)
+    cand = cand.sort_values(["laestab", "is_open", "open_then", "in_school_postcodes", "own", "urn"], ascending=[True, False, False, False, False, True])
     n = cand.groupby("laestab")["urn"].transform("size")
     first = cand.drop_duplicates("laestab", keep="first").copy()
     second = cand[cand.duplicated("laestab", keep="first")].drop_duplicates("laestab", keep="first").set_index("laestab")
     how = np.where(n.loc[first.index] == 1, "unique", "")
     nxt = second.reindex(first["laestab"])
-    open_diff = first["open_then"].to_numpy() & ~nxt["open_then"].fillna(False).astype(bool).to_numpy()
-    list_diff = first["in_school_postcodes"].astype(bool).to_numpy() & ~nxt["in_school_postcodes"].fillna(False).astype(bool).to_numpy()
-    how = np.where(how != "", how, np.where(open_diff, "open on survey date", np.where(list_diff, "in 2013 list", "lowest URN")))
+    def beats(column: str) -> np.ndarray:
+        return first[column].astype(bool).to_numpy() & ~nxt[column].fillna(False).astype(bool).to_numpy()
+
+    how = np.where(
+        how != "", how,
+        np.where(beats("is_open"), "open in 2019", np.where(beats("open_then"), "open on survey date", np.where(beats("in_school_postcodes"), "in 2013 list", "lowest URN"))),
+    )  # fmt: skip
     first["capacity_match"] = how
     # a URN matched by two LAEstabs: keep its own LAEstab's row
     first = first.sort_values(["urn", "own"], ascending=[True, False])
@@ -590,9 +604,12 @@ def resolve_authority(schools: pd.DataFrame, authority_codes: pd.DataFrame) -> t
         and an LSOA in another authority than the LA number's (``differs``).
     """
     numbers = authority_codes[authority_codes["kind"] == "la_number"]
-    options = numbers.groupby("code")["authority_code"].agg(lambda c: list(dict.fromkeys(c)))
+    options: dict[str, list[str]] = {}
+    for code, authority in zip(numbers["code"].astype(str), numbers["authority_code"].astype(str)):
+        if authority not in options.setdefault(code, []):
+            options[code].append(authority)
     la = schools["la_number"].astype("string")
-    choices = la.map(options)
+    choices = pd.Series([options.get(c) if isinstance(c, str) else None for c in la], index=schools.index, dtype=object)
     n_options = choices.map(lambda c: len(c) if isinstance(c, list) else 0)
     single = choices.map(lambda c: c[0] if isinstance(c, list) and len(c) == 1 else None).astype("string")
     lsoa_auth = schools["lsoa_authority_code"].astype("string")
@@ -658,25 +675,33 @@ def search_schools(schools: pd.DataFrame, query: str, limit: int = 20, min_score
         parts.append(hit.assign(match="urn", score=100.0))
     if _POSTCODE.match(upper):
         compact = upper.replace(" ", "")
-        codes = schools["postcode"].astype("string").str.replace(" ", "", regex=False).str.upper()
-        full = codes == compact
-        outward = schools["postcode"].astype("string").str.split(" ").str[0].str.upper() == compact
-        parts.append(schools[full.fillna(False)].assign(match="postcode", score=100.0))
-        parts.append(schools[(outward & ~full).fillna(False)].assign(match="postcode", score=90.0))
+        postcodes = schools["postcode"].astype("string").str.upper()
+        full = (postcodes.str.replace(" ", "", regex=False) == compact).fillna(False).astype(bool)
+        outward = postcodes.str.startswith(compact + " ").fillna(False).astype(bool)
+        parts.append(schools[full].assign(match="postcode", score=100.0))
+        parts.append(schools[outward & ~full].assign(match="postcode", score=90.0))
     names = schools["school_name"].astype("string").fillna("")
     needle = re.sub(r"\s+", " ", text.lower())
     contains = names.str.lower().str.contains(needle, regex=False)
     if contains.any():
         starts = names.str.lower().str.startswith(needle)
         parts.append(schools[contains].assign(match="name", score=np.where(starts[contains], 99.0, 95.0)))
-    if len(needle) >= 3 and contains.sum() < limit:
+    exact = sum(len(p) for p in parts if p["match"].iloc[:1].isin(["urn", "postcode"]).any()) if parts else 0
+    if len(needle) >= 3 and contains.sum() < limit and not exact:
         from rapidfuzz import fuzz, process, utils
 
         pool = names[~contains]
-        found = process.extract(needle, pool.to_dict(), scorer=fuzz.WRatio, processor=utils.default_process, limit=limit, score_cutoff=min_score)
-        if found:
-            index = [key for _, _, key in found]
-            parts.append(schools.loc[index].assign(match="fuzzy", score=[float(s) * 0.94 for _, s, _ in found]))
+        # mean of WRatio (whole-name similarity) and partial_ratio (best-matching stretch): a typo in
+        # one distinctive word outranks names sharing only a common word such as "school"
+        choices = pool.tolist()
+        scores = (
+            process.cdist([needle], choices, scorer=fuzz.WRatio, processor=utils.default_process)[0]
+            + process.cdist([needle], choices, scorer=fuzz.partial_ratio, processor=utils.default_process)[0]
+        ).astype("float64") / 2.0
+        keep = np.flatnonzero(scores >= min_score)
+        keep = keep[np.argsort(-scores[keep], kind="stable")][:limit]
+        if len(keep):
+            parts.append(schools.loc[pool.index[keep]].assign(match="fuzzy", score=np.round(scores[keep] * 0.94, 1)))
     if not parts:
         return empty
     result = pd.concat(parts)

@@ -1,0 +1,375 @@
+"""Pure school functions on small fixtures: registers, phases, capacity, inspections, location, LSOAs, authorities, search."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from shapely.geometry import box
+
+from atlaskit import schools as sch
+from atlaskit.errors import DataFormatError
+
+S = lambda values: pd.Series(values, dtype="string")  # noqa: E731
+
+
+def _london(rows):
+    cols = ["urn", "school_name", "postcode", "establishment_type", "phase_of_education", "gender", "age_low", "age_high",
+            "easting", "northing", "lonlat_easting", "lonlat_northing", "primary_layer"]  # fmt: skip
+    frame = pd.DataFrame(rows, columns=cols)
+    for c in ["urn", "school_name", "postcode", "establishment_type", "phase_of_education", "gender"]:
+        frame[c] = frame[c].astype("string")
+    for c in ["age_low", "age_high"]:
+        frame[c] = frame[c].astype("Int64")
+    return frame
+
+
+def test_dedupe_london_schools_merges_layers():
+    rows = _london(
+        [
+            ["100001", "A", "EC2Y 8BB", "Other Independent School", "Not applicable", "Girls", 7, 18, 532301.0, 181746.0, 532300.0, 181745.0, True],
+            ["100001", "A", "EC2Y 8BB", "Other Independent School", "Not applicable", "Girls", 7, 18, 532301.0, 181746.0, 532300.0, 181745.0, False],
+            ["100002", "B", "SE1 1AA", "Community School", "Primary", "Mixed", 3, 11, 530000.0, 180000.0, 530001.0, 180001.0, True],
+        ]
+    )
+    out = sch.dedupe_london_schools(rows).set_index("urn")
+    assert len(out) == 2
+    assert out.loc["100001", "primary_layer"] and out.loc["100001", "secondary_layer"] and out.loc["100001", "lsa_rows"] == 2
+    assert out.loc["100002", "primary_layer"] and not out.loc["100002", "secondary_layer"]
+
+
+def test_dedupe_london_schools_refuses_conflicting_duplicates():
+    rows = _london(
+        [
+            ["100001", "A", "EC2Y 8BB", "T", "P", "Girls", 7, 18, 532301.0, 181746.0, 532300.0, 181745.0, True],
+            ["100001", "A", "EC2Y 8BB", "T", "P", "Girls", 7, 18, 999999.0, 181746.0, 532300.0, 181745.0, False],
+        ]
+    )
+    with pytest.raises(DataFormatError, match="100001.*easting"):
+        sch.dedupe_london_schools(rows)
+
+
+def test_choose_london_coordinates_trusts_the_pair_nearer_the_postcode():
+    london = _london(
+        [
+            # E/N typo (9 km off), lon/lat near the postcode: trust lon/lat
+            ["1", "a", "UB1 1LR", "t", "p", "m", 1, 2, 521263.0, 180470.0, 512631.0, 179976.0, True],
+            # lon/lat off, E/N at the postcode: trust E/N
+            ["2", "b", "E8 3DY", "t", "p", "m", 1, 2, 533659.0, 184613.0, 533692.0, 184403.0, True],
+            # they agree: E/N
+            ["3", "c", "N1 4BS", "t", "p", "m", 1, 2, 533252.0, 184710.0, 533253.0, 184711.0, True],
+            # they disagree, postcode unknown: E/N (the file's own grid)
+            ["4", "d", "ZZ1 1ZZ", "t", "p", "m", 1, 2, 533000.0, 184000.0, 534000.0, 184000.0, True],
+        ]
+    )
+    points = pd.DataFrame({"postcode": ["UB1 1LR", "E8 3DY", "N1 4BS"], "easting": [512270.0, 533651.0, 533254.0], "northing": [180472.0, 184623.0, 184727.0]})
+    out = sch.choose_london_coordinates(london, points).set_index("urn")
+    assert out.loc["1", "lsa_coordinates"] == "lonlat" and out.loc["1", "lsa_easting"] == 512631.0
+    assert out.loc["2", "lsa_coordinates"] == "easting_northing" and out.loc["2", "lsa_northing"] == 184613.0
+    assert out.loc["3", "lsa_coordinates"] == "easting_northing"
+    assert out.loc["4", "lsa_coordinates"] == "easting_northing" and out.loc["4", "lsa_disagreement_m"] == 1000.0
+
+
+# ---------------------------------------------------------------------------------------------
+# the register
+
+
+def _registers():
+    school_postcodes = pd.DataFrame(
+        {"urn": S(["100", "200", "300"]), "la_number": S(["201", "202", "202"]), "estab": S(["3614", "2000", "2001"]),
+         "laestab": S(["2013614", "2022000", "2022001"]), "school_name": S(["Old Name", "Closed Primary", "Converted"]),
+         "establishment_type": S(["Community School", "Community School", "Community School"]),
+         "phase_of_education": S(["Primary", "Primary", "Middle Deemed Secondary"]), "postcode": S(["EC3A 5DE", "NW1 1AA", "NW1 1AB"])}
+    )  # fmt: skip
+    spine = pd.DataFrame(
+        {"urn": S(["100", "400", "300", "500"]), "la_number": S(["201", "202", "202", "202"]), "estab": S(["3614", "2001", "2001", "6000"]),
+         "laestab": S(["2013614", "2022001", "2022001", "2026000"]), "school_name": S(["New Name", "Converted Academy", "Converted", "Private"]),
+         "postcode": S(["EC3A 5DF", "NW1 1AB", "NW1 1AB", pd.NA]), "status_code": pd.array([1, 1, 2, 1], dtype="Int64"),
+         "is_open": pd.array([True, True, False, True], dtype="boolean"),
+         "open_date": pd.to_datetime([None, "2016-09-01", None, None]), "close_date": pd.to_datetime([None, None, "2016-08-31", None]),
+         "minor_group": S(["Maintained School", "Academy", "Maintained School", "Independent School"]),
+         "establishment_type": S(["Community school", "Academy - Converter mainstream", "Community school", "Other independent school"]),
+         "is_primary": pd.array([True, False, False, True], dtype="boolean"), "is_secondary": pd.array([False, True, True, True], dtype="boolean"),
+         "is_post16": pd.array([False, True, True, True], dtype="boolean"),
+         "age_low": pd.array([3, 9, 9, 4], dtype="Int64"), "age_high": pd.array([11, 18, 13, 18], dtype="Int64"),
+         "gender": S(["Mixed"] * 4), "religious_character": S(["Church of England", pd.NA, pd.NA, "None"]),
+         "admissions_policy": S(["Not recorded", "Selective", "Not recorded", "Not recorded"])}
+    )  # fmt: skip
+    census = pd.DataFrame(
+        {"urn": S(["100", "400", "500", "600"]), "la_number": S(["201", "202", "202", "202"]), "estab": S(["3614", "2001", "6000", "1000"]),
+         "laestab": S(["2013614", "2022001", "2026000", "2021000"]),
+         "census_school_type": S(["State-funded primary", "State-funded secondary", "Independent school", "State-funded nursery"]),
+         "pupils_2019": [285.0, 600.0, 100.0, 80.0]}
+    )  # fmt: skip
+    london = _london([["700", "Closed London", "SE1 1AA", "Community School", "Primary", "Mixed", 3, 11, 530000.0, 180000.0, 530000.0, 180000.0, True]])
+    london = sch.dedupe_london_schools(london)
+    links = pd.DataFrame({"urn": S(["590"]), "link_urn": S(["600"]), "link_name": S(["Sunny Nursery"]), "link_type": S(["Successor"])})
+    return school_postcodes, spine, census, london, links
+
+
+def test_combine_registers_one_row_per_urn_of_any_register():
+    pc, spine, census, london, links = _registers()
+    reg = sch.combine_registers(pc, spine, census, london, links).set_index("urn")
+    every = set(pc["urn"]) | set(spine["urn"]) | set(census["urn"]) | set(london["urn"])
+    assert set(reg.index) == every and reg.index.is_unique  # nothing lost, nothing doubled
+    assert reg.loc["100", "school_name"] == "New Name"  # the spine is newer than the 2013 list
+    assert reg.loc["100", "postcode"] == "EC3A 5DF" and reg.loc["100", "postcodes"] == "EC3A 5DF|EC3A 5DE"
+    assert reg.loc["600", "school_name"] == "Sunny Nursery"  # census-only school named through the links
+    assert reg.loc["100", "laestab"] == "2013614"
+
+
+def test_combine_registers_status_and_funding():
+    pc, spine, census, london, links = _registers()
+    reg = sch.combine_registers(pc, spine, census, london, links).set_index("urn")
+    assert reg.loc["100", "is_open"] and reg.loc["400", "is_open"] and reg.loc["600", "is_open"]
+    assert not reg.loc["300", "is_open"]  # closed in the spine
+    assert not reg.loc["200", "is_open"]  # only in the 2013 list: closed by 2019
+    assert not reg.loc["700", "is_open"]  # only in the 2016 London list
+    assert reg.loc["100", "is_state_funded"] and reg.loc["600", "is_state_funded"] and reg.loc["200", "is_state_funded"]
+    assert not reg.loc["500", "is_state_funded"]  # independent
+    assert reg.loc["400", "has_sixth_form"] and not reg.loc["100", "has_sixth_form"]
+
+
+def test_combine_registers_later_opening_is_not_yet_open():
+    pc, spine, census, london, links = _registers()
+    spine.loc[spine["urn"] == "400", "open_date"] = pd.Timestamp("2019-09-01")
+    census = census[census["urn"] != "400"]
+    reg = sch.combine_registers(pc, spine, census, london, links).set_index("urn")
+    assert not reg.loc["400", "is_open"]
+
+
+def test_combine_registers_refuses_repeated_urns():
+    pc, spine, census, london, links = _registers()
+    with pytest.raises(DataFormatError, match="census"):
+        sch.combine_registers(pc, spine, pd.concat([census, census.head(1)]), london, links)
+
+
+@pytest.mark.parametrize(
+    "etype, phase, low, high, ctype, expected",
+    [
+        ("Community school", "Primary", 4, 11, None, "primary"),
+        ("Community School", "Middle Deemed Secondary", 9, 13, None, "secondary"),
+        ("Community School", "Middle Deemed Primary", 8, 12, None, "primary"),
+        ("Academy - Converter mainstream", "All Through", 4, 18, None, "all-through"),
+        ("Community special school", "Not applicable", 2, 19, None, "special"),
+        ("Academy - Converter special school", "Secondary", 11, 19, None, "special"),
+        ("Pupil Referral Unit", "Not applicable", 11, 16, None, "pru"),
+        ("Academy alternative provision converter", None, 11, 16, None, "pru"),
+        ("Sixth form centre/consortia", None, 16, 19, None, "16 plus"),
+        ("Local authority nursery school", None, 2, 5, None, "nursery"),
+        ("Other independent school", "Not applicable", 3, 18, None, "all-through"),
+        ("Other independent school", "Not applicable", 11, 18, None, "secondary"),
+        ("Other independent school", "Not applicable", 3, 11, None, "primary"),
+        ("State-funded nursery", None, None, None, "State-funded nursery", "nursery"),
+        ("State-funded special school", None, None, None, "State-funded special school", "special"),
+        ("Other independent school", "Not applicable", None, None, None, "other"),
+    ],
+)
+def test_classify_phase(etype, phase, low, high, ctype, expected):
+    out = sch.classify_phase(pd.Series([etype]), pd.Series([phase]), pd.Series([low], dtype="Int64"), pd.Series([high], dtype="Int64"), pd.Series([ctype]))
+    assert out.iloc[0] == expected
+    assert out.iloc[0] in sch.PHASES
+
+
+# ---------------------------------------------------------------------------------------------
+# capacity, inspections
+
+
+def _capacity():
+    return pd.DataFrame(
+        {"laestab": S(["2013614", "2022001", "9999999", "2022000"]), "capacity_2015": [210.0, 900.0, 100.0, 60.0], "school_name": S(["a", "b", "c", "d"])}
+    )
+
+
+def test_match_capacity_prefers_the_open_successor_and_lists_the_unmatched():
+    pc, spine, census, london, links = _registers()
+    reg = sch.combine_registers(pc, spine, census, london, links)
+    matched, joins = sch.match_capacity(_capacity(), reg, [spine, pc, census])
+    by = matched.set_index("laestab")
+    assert len(matched) == len(_capacity())  # every capacity row kept
+    assert by.loc["2013614", "urn"] == "100" and by.loc["2013614", "capacity_match"] == "unique"
+    # 2022001 is shared by 300 (closed 2016) and its academy successor 400 (open): the open school wins
+    assert by.loc["2022001", "urn"] == "400" and by.loc["2022001", "capacity_match"] == "open in 2019"
+    assert pd.isna(by.loc["9999999", "urn"])
+    assert by.loc["2022000", "urn"] == "200"
+    not_joined = joins[joins["status"] == "not joined"]
+    assert not_joined["laestab"].tolist() == ["9999999"] and not_joined["step"].eq("capacity").all()
+    resolved = joins[joins["status"] == "resolved"]
+    assert resolved["laestab"].tolist() == ["2022001"] and "300" in resolved["reason"].iloc[0]
+    assert matched["urn"].dropna().is_unique
+
+
+def test_match_capacity_on_survey_date_when_neither_is_open_now():
+    pc, spine, census, london, links = _registers()
+    census = census[census["urn"] != "400"]
+    spine.loc[spine["urn"] == "400", ["is_open", "close_date"]] = [False, pd.Timestamp("2018-01-01")]
+    spine.loc[spine["urn"] == "300", "close_date"] = pd.Timestamp("2016-08-31")
+    reg = sch.combine_registers(pc, spine, census, london, links)
+    matched, _ = sch.match_capacity(_capacity(), reg, [spine, pc, census])
+    row = matched.set_index("laestab").loc["2022001"]
+    assert row["urn"] == "300" and row["capacity_match"] == "open on survey date"  # 400 opened in 2016, after May 2015
+
+
+def test_latest_inspection_takes_the_latest_and_the_worse_on_a_tie():
+    inspections = pd.DataFrame(
+        {"urn": S(["1", "1", "1", "2", "2"]), "ofsted_rating": S(["Good", "Outstanding", "Inadequate", "Good", "Requires Improvement"]),
+         "ofsted_grade": pd.array([2, 1, 4, 2, 3], dtype="Int64"),
+         "ofsted_date": pd.to_datetime(["2010-01-01", "2015-01-01", "2012-01-01", "2019-05-05", "2019-05-05"])}
+    )  # fmt: skip
+    out = sch.latest_inspection(inspections).set_index("urn")
+    assert out.loc["1", "ofsted_rating"] == "Outstanding" and out.loc["1", "ofsted_inspections"] == 3
+    assert out.loc["2", "ofsted_rating"] == "Requires Improvement"
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.integers(1, 5), st.integers(1, 4), st.integers(0, 3000)), min_size=1, max_size=30))
+def test_latest_inspection_one_row_per_school_with_its_latest_date(rows):
+    frame = pd.DataFrame(rows, columns=["urn", "ofsted_grade", "day"])
+    inspections = pd.DataFrame(
+        {"urn": frame["urn"].astype(str).astype("string"), "ofsted_rating": S(["x"] * len(frame)),
+         "ofsted_grade": frame["ofsted_grade"].astype("Int64"), "ofsted_date": pd.Timestamp("2005-01-01") + pd.to_timedelta(frame["day"], unit="D")}
+    )  # fmt: skip
+    out = sch.latest_inspection(inspections).set_index("urn")
+    assert set(out.index) == set(inspections["urn"])
+    latest = inspections.groupby("urn")["ofsted_date"].max()
+    assert (out["ofsted_date"] == latest.reindex(out.index)).all()
+    assert (out["ofsted_inspections"] == inspections.groupby("urn").size().reindex(out.index)).all()
+
+
+# ---------------------------------------------------------------------------------------------
+# location
+
+
+def test_locate_schools_order_and_reasons():
+    register = pd.DataFrame(
+        {"urn": S(["1", "2", "3", "4", "5", "6"]),
+         "postcodes": S(["AA1 1AA|BB1 1BB", "ZZ9 9ZZ|BB1 1BB", pd.NA, pd.NA, "ZZ9 9ZZ", "QQ1 1QQ"]),
+         "school_name": S(list("abcdef"))}
+    )  # fmt: skip
+    points = pd.DataFrame({"postcode": ["AA1 1AA", "BB1 1BB", "CC1 1CC", "QQ1 1QQ"], "easting": [1.0, 2.0, 3.0, np.nan], "northing": [10.0, 20.0, 30.0, np.nan]})
+    london = pd.DataFrame({"urn": S(["3", "1"]), "lsa_easting": [300.0, 999.0], "lsa_northing": [3000.0, 999.0]})
+    predecessors = pd.DataFrame({"urn": S(["4"]), "predecessor_urn": S(["40"]), "predecessor_postcode": S(["CC1 1CC"])})
+    out, joins = sch.locate_schools(register, points, london, predecessors)
+    out = out.set_index("urn")
+    assert len(out) == len(register)
+    assert out.loc["1", "located_by"] == "codepoint" and out.loc["1", "easting"] == 1.0  # the newest postcode first, not the LSA point
+    assert out.loc["2", "located_postcode"] == "BB1 1BB"  # the terminated postcode skipped for the next one
+    assert out.loc["3", "located_by"] == "london_schools_atlas" and out.loc["3", "northing"] == 3000.0
+    assert out.loc["4", "located_by"] == "codepoint_predecessor" and out.loc["4", "easting"] == 3.0
+    assert out.loc[["5", "6"], "located_by"].isna().all()
+    reasons = joins.set_index("urn")["reason"]
+    assert set(reasons.index) == {"5", "6"} and joins["status"].eq("not located").all()
+    assert "not in Code-Point Open" in reasons["5"] and "quality 90" in reasons["6"]
+    assert joins.set_index("urn").loc["5", "school_name"] == "e"
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.sampled_from(["AA1 1AA", "BB1 1BB", "ZZ9 9ZZ", None]), min_size=1, max_size=25))
+def test_locate_schools_every_school_located_or_listed(postcodes):
+    register = pd.DataFrame({"urn": S([str(i) for i in range(len(postcodes))]), "postcodes": S(postcodes)})
+    points = pd.DataFrame({"postcode": ["AA1 1AA", "BB1 1BB"], "easting": [1.0, 2.0], "northing": [1.0, 2.0]})
+    out, joins = sch.locate_schools(register, points)
+    assert len(out) == len(register)
+    unlocated = set(out.loc[out["located_by"].isna(), "urn"])
+    assert unlocated == set(joins["urn"])
+    assert out["located_by"].notna().sum() == sum(p in {"AA1 1AA", "BB1 1BB"} for p in postcodes)
+
+
+def _squares():
+    # two 100 m squares side by side (shared edge x=100) in authority A, one far away in B
+    return gpd.GeoDataFrame(
+        {"lsoa11_code": ["E01000002", "E01000001", "E01000003"], "authority_code": ["A", "A", "B"]},
+        geometry=[box(0, 0, 100, 100), box(100, 0, 200, 100), box(5000, 0, 5100, 100)],
+        crs="EPSG:27700",
+    )
+
+
+def test_assign_lsoa_within_boundary_nearest_and_outside():
+    points = pd.DataFrame(
+        {"urn": S(["in", "edge", "near", "far", "none", "b"]),
+         "easting": [50.0, 100.0, 250.0, 20000.0, np.nan, 5050.0], "northing": [50.0, 50.0, 50.0, 50.0, np.nan, 50.0]}
+    )  # fmt: skip
+    out, joins = sch.assign_lsoa(points, _squares(), max_distance_m=1000)
+    out = out.set_index("urn")
+    assert out.loc["in", "lsoa11_code"] == "E01000002" and out.loc["in", "lsoa_match"] == "within"
+    assert out.loc["edge", "lsoa11_code"] == "E01000001"  # on the shared edge: the lowest code, every time
+    assert out.loc["near", "lsoa_match"] == "nearest" and out.loc["near", "lsoa_distance_m"] == 50.0
+    assert pd.isna(out.loc["far", "lsoa11_code"]) and pd.isna(out.loc["none", "lsoa11_code"])
+    assert out.loc["b", "lsoa_authority_code"] == "B"
+    status = joins.set_index("urn")["status"]
+    assert status["near"] == "resolved" and status["far"] == "not joined" and "none" not in status  # unlocated is the location step's
+    assert len(out) == len(points)
+
+
+def test_assign_lsoa_needs_british_national_grid():
+    with pytest.raises(DataFormatError, match="27700"):
+        sch.assign_lsoa(pd.DataFrame({"urn": ["1"], "easting": [1.0], "northing": [1.0]}), _squares().to_crs(4326))
+
+
+def test_resolve_authority_split_numbers_decided_by_lsoa():
+    codes = pd.DataFrame(
+        {"code": ["201", "928", "928", "835", "835"], "authority_code": ["E09000001", "E06000061", "E06000062", "E06000059", "E06000058"],
+         "kind": ["la_number"] * 5}
+    )  # fmt: skip
+    schools = pd.DataFrame(
+        {"urn": S(["1", "2", "3", "4", "5", "6"]), "la_number": S(["201", "928", "928", "201", "999", "835"]),
+         "lsoa_authority_code": S(["E09000001", "E06000062", pd.NA, "E09000007", pd.NA, "E06000058"])}
+    )  # fmt: skip
+    out, joins = sch.resolve_authority(schools, codes)
+    out = out.set_index("urn")
+    assert out.loc["1", "authority_code"] == "E09000001" and out.loc["1", "authority_source"] == "lsoa"
+    assert out.loc["2", "authority_code"] == "E06000062" and pd.isna(out.loc["2", "la_number_authority_code"])
+    assert pd.isna(out.loc["3", "authority_code"])  # split number, not located: no guess
+    assert out.loc["4", "authority_code"] == "E09000007" and out.loc["4", "la_number_authority_code"] == "E09000001"
+    assert pd.isna(out.loc["5", "authority_code"])
+    assert out.loc["6", "authority_code"] == "E06000058"
+    by = joins.groupby("status")["urn"].apply(set)
+    assert by["not joined"] == {"3", "5"} and by["resolved"] == {"2", "6"} and by["differs"] == {"4"}
+
+
+def test_resolve_authority_falls_back_to_the_la_number():
+    codes = pd.DataFrame({"code": ["201"], "authority_code": ["E09000001"], "kind": ["la_number"]})
+    schools = pd.DataFrame({"urn": S(["1"]), "la_number": S(["201"]), "lsoa_authority_code": S([pd.NA])})
+    out, joins = sch.resolve_authority(schools, codes)
+    assert out.loc[0, "authority_code"] == "E09000001" and out.loc[0, "authority_source"] == "la_number"
+    assert joins.empty
+
+
+# ---------------------------------------------------------------------------------------------
+# search
+
+
+def _directory():
+    return pd.DataFrame(
+        {"urn": S(["100000", "100001", "100002", "100003", "100004"]),
+         "school_name": S(["Sir John Cass's Foundation Primary School", "City of London School for Girls", "St Paul's Cathedral School",
+                           "Argyle Primary School", "Argyle Primary School"]),
+         "postcode": S(["EC3A 5DE", "EC2Y 8BB", "EC4M 9AD", "WC1H 9EG", "WC1H 9EH"]),
+         "is_open": [True, True, True, False, True]}
+    ).pipe(
+        lambda d: pd.concat([d, pd.DataFrame({"urn": S(["100005"]), "school_name": S([pd.NA]), "postcode": S([pd.NA]), "is_open": [True]})], ignore_index=True)
+    )  # fmt: skip
+
+
+def test_search_by_urn_and_postcode():
+    d = _directory()
+    assert sch.search_schools(d, "100002")["urn"].tolist() == ["100002"]
+    hit = sch.search_schools(d, "ec3a5de")
+    assert hit["urn"].iloc[0] == "100000" and hit["match"].iloc[0] == "postcode"
+    outward = sch.search_schools(d, "WC1H")
+    assert set(outward["urn"]) == {"100003", "100004"}
+
+
+def test_search_by_name_substring_open_first_and_fuzzy():
+    d = _directory()
+    argyle = sch.search_schools(d, "argyle")
+    assert argyle["urn"].tolist()[:2] == ["100004", "100003"]  # same score: the open school first
+    assert argyle["match"].iloc[0] == "name"
+    typo = sch.search_schools(d, "Cathedarl School")
+    assert typo["urn"].iloc[0] == "100002" and typo["match"].iloc[0] == "fuzzy"
+    assert sch.search_schools(d, "   ").empty
+    assert sch.search_schools(d, "xqzv").empty
+    assert list(sch.search_schools(d, "school", limit=2).index) == list(sch.search_schools(d, "school").index[:2])
