@@ -82,6 +82,7 @@ __all__ = [
     "roll_forward_year_groups",
     "rolls_from_scorecard",
     "capacity_from_scorecard",
+    "latest_capacity",
     "calibrate_intervals",
     "interval_quantiles",
     "intervals_from_backtest",
@@ -97,6 +98,7 @@ __all__ = [
     "planning_area_demand",
     "first_shortfall",
     "small_area_demand",
+    "constrain_to_authority",
     "plot_projection",
 ]
 
@@ -428,6 +430,17 @@ def capacity_from_scorecard(scorecard: pd.DataFrame) -> pd.DataFrame:
     out = out[known][["authority_code", "phase", "academic_year", "capacity"]]
     out["capacity"] = out["capacity"].astype("float64")
     return out.sort_values(["authority_code", "phase", "academic_year"]).reset_index(drop=True)
+
+
+def latest_capacity(scorecard: pd.DataFrame) -> pd.DataFrame:
+    """Return each authority's latest published places per phase.
+
+    Returns:
+        DataFrame authority_code, phase, academic_year (of the capacity), capacity (places);
+        authorities/phases with no published capacity are absent.
+    """
+    known = capacity_from_scorecard(scorecard).dropna(subset=["capacity"])
+    return known.sort_values("academic_year").groupby(["authority_code", "phase"], as_index=False).last().reset_index(drop=True)
 
 
 # --------------------------------------------------------------------------------------------
@@ -998,40 +1011,68 @@ def planning_groups(schools: pd.DataFrame, cluster_km: float = 3.0) -> pd.Series
     return group.astype("string")
 
 
-def planning_area_demand(school_pupils: pd.DataFrame, schools: pd.DataFrame, cluster_km: float = 3.0) -> pd.DataFrame:
-    """Sum projected pupils per planning group and compare them with the groups' 2015 capacity.
+def planning_area_demand(
+    school_pupils: pd.DataFrame,
+    schools: pd.DataFrame,
+    cluster_km: float = 3.0,
+    authority_capacity: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Sum projected pupils per planning group and compare them with the places of its schools.
+
+    Spare places compare like with like: ``pupils`` and ``capacity`` count only the schools
+    whose capacity is known; pupils of the others are reported apart
+    (``pupils_no_capacity``).
 
     Args:
         school_pupils: :func:`school_demand`'s table (urn, phase, academic_year, pupils).
         schools: urn, authority_code, planning_area_code, easting, northing,
             capacity_primary_2015, capacity_secondary_2015, capacity_2015 (places, SCAP May 2015).
         cluster_km: see :func:`planning_groups`.
+        authority_capacity: authority_code, phase, capacity (places, e.g. the scorecard's
+            latest). When given, each authority's 2015 school capacities of a phase are scaled
+            so they add up to it: places added or removed since 2015 are shared pro rata, and
+            sixth-form places in secondary capacity drop out. Without it, 2015 places are used.
 
     Returns:
-        DataFrame authority_code, planning_group, phase, academic_year, pupils, capacity
-        (places of the group's schools with capacity for that phase), surplus, pct_spare,
+        DataFrame authority_code, planning_group, phase, academic_year, pupils (schools with
+        capacity), pupils_no_capacity, capacity (places), surplus, pct_spare (percent),
         below_2pct_margin, below_5pct_margin, n_schools, n_schools_without_capacity.
     """
+    frame = school_pupils.assign(urn=school_pupils["urn"].astype(str))
+    schools = schools.assign(urn=schools["urn"].astype(str)).drop_duplicates("urn").reset_index(drop=True)
     info = schools.set_index("urn")
-    groups = planning_groups(schools.reset_index(drop=True), cluster_km)
+    groups = planning_groups(schools, cluster_km)
     groups.index = schools["urn"].to_numpy()
-    frame = school_pupils.copy()
-    frame["authority_code"] = frame["urn"].map(info["authority_code"])
-    frame["planning_group"] = frame["urn"].map(groups)
-    phase_capacity = np.where(frame["phase"] == "primary", frame["urn"].map(info["capacity_primary_2015"]), frame["urn"].map(info["capacity_secondary_2015"]))
-    phase_capacity = pd.Series(phase_capacity, index=frame.index, dtype="float64")
-    frame["capacity"] = phase_capacity.fillna(frame["urn"].map(info["capacity_2015"]).astype("float64"))
+    frame["authority_code"] = frame["urn"].map(info["authority_code"]).astype(str)
+    frame["planning_group"] = frame["urn"].map(groups).fillna("unknown-school")
+    by_phase = np.where(frame["phase"] == "primary", frame["urn"].map(info["capacity_primary_2015"]), frame["urn"].map(info["capacity_secondary_2015"]))
+    capacity = pd.Series(by_phase, index=frame.index, dtype="float64").fillna(frame["urn"].map(info["capacity_2015"]).astype("float64"))
+    if authority_capacity is not None:
+        per_school = frame.assign(_cap=capacity).drop_duplicates(["urn", "phase"])
+        totals = per_school.groupby(["authority_code", "phase"])["_cap"].sum()
+        wanted = authority_capacity.astype({"authority_code": str, "phase": str}).set_index(["authority_code", "phase"])["capacity"]
+        factor = (wanted.reindex(totals.index) / totals).where(lambda v: np.isfinite(v) & (v > 0))
+        keys = pd.MultiIndex.from_frame(frame[["authority_code", "phase"]].astype(str))
+        capacity = capacity * factor.reindex(keys).fillna(1.0).to_numpy()
+    frame["capacity"] = capacity
     frame["_no_capacity"] = frame["capacity"].isna()
-    frame["planning_group"] = frame["planning_group"].fillna("unknown-school")
-    out = frame.groupby(["authority_code", "planning_group", "phase", "academic_year"], as_index=False, dropna=False).agg(
-        pupils=("pupils", "sum"), capacity=("capacity", "sum"), n_schools=("urn", "nunique"), n_schools_without_capacity=("_no_capacity", "sum")
+    frame["_pupils_known"] = frame["pupils"].where(~frame["_no_capacity"], 0.0)
+    frame["_pupils_unknown"] = frame["pupils"].where(frame["_no_capacity"], 0.0)
+    out = frame.groupby(["authority_code", "planning_group", "phase", "academic_year"], as_index=False).agg(
+        pupils=("_pupils_known", "sum"),
+        pupils_no_capacity=("_pupils_unknown", "sum"),
+        capacity=("capacity", "sum"),
+        n_schools=("urn", "nunique"),
+        n_schools_without_capacity=("_no_capacity", "sum"),
     )
     out["surplus"] = out["capacity"] - out["pupils"]
     with np.errstate(divide="ignore", invalid="ignore"):
         out["pct_spare"] = np.where(out["capacity"] > 0, 100.0 * out["surplus"] / out["capacity"], np.nan)
     out["below_2pct_margin"] = out["pct_spare"] < OPERATING_MARGINS_PCT[0]
     out["below_5pct_margin"] = out["pct_spare"] < OPERATING_MARGINS_PCT[1]
-    return out.sort_values(["authority_code", "phase", "planning_group", "academic_year"]).reset_index(drop=True)
+    columns = ["authority_code", "planning_group", "phase", "academic_year", "pupils", "pupils_no_capacity", "capacity", "surplus", "pct_spare",
+               "below_2pct_margin", "below_5pct_margin", "n_schools", "n_schools_without_capacity"]
+    return out[columns].sort_values(["authority_code", "phase", "planning_group", "academic_year"]).reset_index(drop=True)
 
 
 def first_shortfall(area_table: pd.DataFrame, margin_pct: float = OPERATING_MARGINS_PCT[0]) -> pd.DataFrame:
@@ -1059,6 +1100,9 @@ def small_area_demand(
     last_year: int = 2035,
     flows_year: int = 2019,
     cluster_km: float = 3.0,
+    scale_to_rolls: bool = True,
+    authority_pupils: pd.DataFrame | None = None,
+    authority_capacity: pd.DataFrame | None = None,
 ) -> DemandResult:
     """Project pupils per planning area (or cluster of nearby schools) from LSOA children and the flows.
 
@@ -1073,6 +1117,19 @@ def small_area_demand(
         last_year: last mid-year projected (2035: academic year 2034/35).
         flows_year: mid-year the flows describe.
         cluster_km: see :func:`planning_groups`.
+        scale_to_rolls: scale each school's flows (all phases together) to its January 2019
+            roll ``pupils_2019`` where known: modelled flows say where pupils live, the census
+            how many there are.
+        authority_pupils: when given (authority_code, phase, academic_year, pupils, e.g. the
+            ``actual`` and ``projection`` rows of :func:`project_demand`), schools are scaled to
+            add up to it (:func:`constrain_to_authority`): the small areas share out the
+            authority's projection anchored on its latest roll. Only its years are kept.
+        authority_capacity: authority_code, phase, capacity: scale the 2015 school places to
+            it (see :func:`planning_area_demand`).
+
+    Note: without ``authority_capacity`` the 2015 capacity of secondary schools includes
+    sixth-form places, which Year 7-11 pupils do not fill, so secondary spare places are
+    overstated where schools have sixth forms.
 
     Returns:
         :class:`DemandResult` with :func:`planning_area_demand`'s table; problems name what is
@@ -1080,6 +1137,9 @@ def small_area_demand(
     """
     problems: list[str] = []
     codes = ", ".join(sorted(schools["authority_code"].dropna().astype(str).unique())) or "these schools"
+    # URNs are text in some tables and integers in others: compare them as text
+    schools = schools.assign(urn=schools["urn"].astype(str))
+    flows = flows.assign(urn=flows["urn"].astype(str), phase=flows["phase"].astype(str), pupils=flows["pupils"].astype("float64"))
     phase_flows = flows[flows["phase"].isin(PHASES) & flows["urn"].isin(schools["urn"])]
     if phase_flows.empty:
         problems.append(f"{codes}: no primary or secondary flows into its schools (build the store's flows step): no small-area projection")
@@ -1089,13 +1149,57 @@ def small_area_demand(
         observed = phase_flows[phase_flows["source"] == "observed"][["urn", "phase"]].drop_duplicates()
         marked = phase_flows.merge(observed.assign(_obs=True), on=["urn", "phase"], how="left")
         phase_flows = marked[~(marked["_obs"].fillna(False).astype(bool) & (marked["source"] != "observed"))].drop(columns="_obs")
+    if scale_to_rolls and "pupils_2019" in schools.columns:
+        # the flows say where each school's pupils live; its January 2019 roll says how many there are
+        roll = schools.drop_duplicates("urn").set_index("urn")["pupils_2019"].astype("float64")
+        total = phase_flows.groupby("urn")["pupils"].sum()
+        factor = (roll.reindex(total.index) / total).where(lambda v: np.isfinite(v) & (v > 0))
+        unscaled = factor.index[factor.isna()]
+        if len(unscaled):
+            problems.append(f"{codes}: {len(unscaled)} schools without a 2019 roll keep their flows unscaled")
+        phase_flows = phase_flows.assign(pupils=phase_flows["pupils"] * phase_flows["urn"].map(factor.fillna(1.0)).to_numpy())
     unknown = set(phase_flows["lsoa11_code"]) - set(lsoas["lsoa11_code"])
     if unknown:
         lost = float(phase_flows.loc[phase_flows["lsoa11_code"].isin(unknown), "pupils"].sum())
         problems.append(f"{codes}: {len(unknown)} LSOAs sending {lost:,.0f} pupils are not among the LSOAs given: carried unchanged")
     children = project_lsoa_children(lsoas.drop_duplicates("lsoa11_code"), la_population, last_year)
     pupils = school_demand(phase_flows, children, base_year=flows_year)
-    return DemandResult(planning_area_demand(pupils, schools, cluster_km), problems)
+    if authority_pupils is not None:
+        pupils, notes = constrain_to_authority(pupils, schools, authority_pupils)
+        problems.extend(notes)
+    return DemandResult(planning_area_demand(pupils, schools, cluster_km, authority_capacity), problems)
+
+
+def constrain_to_authority(school_pupils: pd.DataFrame, schools: pd.DataFrame, authority_pupils: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """Scale projected pupils per school so that each authority's schools add up to its own projection.
+
+    The small-area chain says *where* pupils will be; the authority projection (anchored on the
+    latest roll) says *how many*. For each authority, phase and academic year in both tables,
+    every school's pupils are multiplied by authority pupils / sum of its schools' pupils.
+
+    Args:
+        school_pupils: :func:`school_demand`'s table.
+        schools: urn, authority_code.
+        authority_pupils: authority_code, phase, academic_year, pupils (e.g. the ``actual`` and
+            ``projection`` rows of :func:`project_demand`).
+
+    Returns:
+        ``(table, notes)``: only the years present in ``authority_pupils`` are kept (the others
+        have no total to match; the notes say which were dropped).
+    """
+    urn_authority = schools.assign(urn=schools["urn"].astype(str)).drop_duplicates("urn").set_index("urn")["authority_code"].astype(str)
+    frame = school_pupils.assign(urn=school_pupils["urn"].astype(str))
+    frame["authority_code"] = frame["urn"].map(urn_authority)
+    target = authority_pupils[["authority_code", "phase", "academic_year", "pupils"]].rename(columns={"pupils": "_target"})
+    target = target.astype({"authority_code": str, "phase": str, "academic_year": str})
+    sums = frame.groupby(["authority_code", "phase", "academic_year"], as_index=False)["pupils"].sum().rename(columns={"pupils": "_sum"})
+    factors = sums.merge(target, on=["authority_code", "phase", "academic_year"], how="inner")
+    factors["_factor"] = np.where(factors["_sum"] > 0, factors["_target"] / factors["_sum"], np.nan)
+    out = frame.merge(factors[["authority_code", "phase", "academic_year", "_factor"]], on=["authority_code", "phase", "academic_year"], how="inner")
+    dropped = sorted(set(frame["academic_year"]) - set(out["academic_year"]))
+    notes = [f"small areas: years without an authority total dropped: {', '.join(dropped)}"] if dropped else []
+    out["pupils"] = out["pupils"] * out["_factor"].fillna(1.0)
+    return out.drop(columns=["_factor", "authority_code"]).reset_index(drop=True), notes
 
 
 def plot_projection(table: pd.DataFrame, authority_code: str, ax=None):

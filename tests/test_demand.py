@@ -481,3 +481,39 @@ def test_small_area_demand_prefers_observed_flows_and_adds_up():
     base = result.table[result.table["academic_year"] == "2018/19"]
     assert base["pupils"].sum() == pytest.approx(500.0)  # the modelled 999 replaced by the observed 300; school 9 is not asked for
     assert result.problems == []
+
+
+def test_planning_area_capacity_scaled_to_the_authority_and_like_for_like():
+    schools = pd.DataFrame(
+        {
+            "urn": ["1", "2", "3"], "authority_code": "E06000001", "planning_area_code": ["PA1", "PA1", "PA2"],
+            "easting": [0.0, 1.0, 2.0], "northing": [0.0, 0.0, 0.0],
+            "capacity_primary_2015": [100.0, np.nan, 300.0], "capacity_secondary_2015": [np.nan] * 3, "capacity_2015": [100.0, np.nan, 300.0],
+        }
+    )
+    pupils = pd.DataFrame({"urn": ["1", "2", "3"], "phase": "primary", "academic_year": "2025/26", "pupils": [90.0, 30.0, 200.0]})
+    places = pd.DataFrame({"authority_code": ["E06000001"], "phase": ["primary"], "capacity": [600.0]})
+    areas = d.planning_area_demand(pupils, schools, authority_capacity=places).set_index("planning_group")
+    assert areas["capacity"].sum() == pytest.approx(600.0)  # 400 places in 2015, scaled by 1.5
+    assert areas.loc["PA1", "capacity"] == pytest.approx(150.0)
+    assert areas.loc["PA1", "pupils"] == pytest.approx(90.0)  # school 2 has no capacity: apart
+    assert areas.loc["PA1", "pupils_no_capacity"] == pytest.approx(30.0)
+    assert areas.loc["PA1", "pct_spare"] == pytest.approx(40.0)
+
+
+def test_constrain_to_authority_shares_out_the_authority_projection():
+    schools = pd.DataFrame({"urn": ["1", "2"], "authority_code": "E06000001"})
+    pupils = pd.DataFrame({"urn": ["1", "2", "1", "2"], "phase": "primary", "academic_year": ["2024/25", "2024/25", "2020/21", "2020/21"], "pupils": [30.0, 10.0, 5.0, 5.0]})
+    target = pd.DataFrame({"authority_code": ["E06000001"], "phase": ["primary"], "academic_year": ["2024/25"], "pupils": [100.0]})
+    out, notes = d.constrain_to_authority(pupils, schools, target)
+    assert list(out["academic_year"]) == ["2024/25", "2024/25"]
+    np.testing.assert_allclose(out.sort_values("urn")["pupils"], [75.0, 25.0])
+    assert notes and "2020/21" in notes[0]
+
+
+def test_latest_capacity_takes_the_last_published_year():
+    scorecard = synthetic_scorecard(["E06000001"])
+    scorecard.loc[scorecard["academic_year"] == "2024/25", "secondary_capacity"] = np.nan
+    latest = d.latest_capacity(scorecard).set_index("phase")
+    assert latest.loc["primary", "academic_year"] == "2024/25"
+    assert latest.loc["secondary", "academic_year"] == "2023/24"

@@ -150,9 +150,23 @@ def test_small_area_chain_on_real_schools(inputs, store):
     table = result.table
     assert set(table["academic_year"]) == {d.academic_year(y) for y in range(2019, 2031)}
     base = table[table["academic_year"] == "2018/19"]
-    assert base["pupils"].sum() == pytest.approx(flows["pupils"].sum())
+    assert (base["pupils"] + base["pupils_no_capacity"]).sum() == pytest.approx(flows["pupils"].sum())
     assert table["planning_group"].notna().all()
     assert (table["pupils"] >= 0).all()
+    # shared out from the authority's own projection, against its latest places
+    la_population, scorecard = inputs
+    ahead = d.project_demand(la_population, scorecard, years_ahead=5, authorities=["E10000016"], include_backtest=False).table
+    places = d.latest_capacity(scorecard)
+    result = d.small_area_demand(data.lsoas, flows, schools, la_population, last_year=2030, authority_pupils=ahead, authority_capacity=places)
+    table = result.table
+    assert set(table["academic_year"]) == set(ahead["academic_year"])
+    totals = table.groupby(["phase", "academic_year"])[["pupils", "pupils_no_capacity"]].sum().sum(axis=1)
+    expected = ahead.set_index(["phase", "academic_year"])["pupils"]
+    np.testing.assert_allclose(totals.sort_index().to_numpy(), expected.reindex(totals.sort_index().index).to_numpy(), rtol=1e-9)
+    kent_places = places[places["authority_code"] == "E10000016"].set_index("phase")["capacity"]
+    for phase, group in table[table["academic_year"] == "2025/26"].groupby("phase"):
+        assert group["capacity"].sum() == pytest.approx(kent_places[phase])
+    assert any("dropped" in p for p in result.problems)
 
 
 def test_notebook_runs_for_one_authority(store, tmp_path):

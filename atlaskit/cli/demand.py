@@ -55,7 +55,7 @@ def demand_command(
     if areas:
         if codes is None:
             raise UnknownAuthority("--areas works for one authority at a time: atlas demand E09000007 --areas")
-        _print_areas(codes[0], la_population, years, fmt, store_dir)
+        _print_areas(codes[0], la_population, scorecard, years, fmt, store_dir)
         return
     result = demand.project_demand(la_population, scorecard, years_ahead=years, authorities=codes, include_backtest=backtest_years)
     table = result.table
@@ -74,12 +74,17 @@ def demand_command(
         print_frame(table[_TABLE_COLUMNS].round({"pupils": 0, "pupils_lower_80": 0, "pupils_upper_80": 0, "surplus": 0, "pct_spare": 1}), fmt, title=title)
 
 
-def _print_areas(code: str, la_population, years: int, fmt: Format, store_dir: Path | None) -> None:
+def _print_areas(code: str, la_population, scorecard, years: int, fmt: Format, store_dir: Path | None) -> None:
     from atlaskit import demand, loaders
     from atlaskit.errors import ModelError
 
     data = loaders.load(code, store_dir=store_dir)
-    result = demand.small_area_demand(data.lsoas, data.flows, data.schools, la_population, last_year=2025 + years)
+    authority = demand.project_demand(la_population, scorecard, years_ahead=years, authorities=[code], include_backtest=False).table
+    places = demand.latest_capacity(scorecard)
+    result = demand.small_area_demand(
+        data.lsoas, data.flows, data.schools, la_population, last_year=2025 + years,
+        authority_pupils=authority[authority["kind"].isin(["actual", "projection"])], authority_capacity=places,
+    )
     _notes(result.problems)
     if result.table.empty:
         raise ModelError(f"{code}: no small-area projection: " + "; ".join(result.problems))
@@ -87,9 +92,11 @@ def _print_areas(code: str, la_population, years: int, fmt: Format, store_dir: P
         print_frame(result.table.round(2), fmt)
         return
     first = demand.first_shortfall(result.table)
-    print_frame(first.round(1), fmt, title=f"{code}: planning groups whose spare places fall under the DfE's 2% margin, first year first")
+    print_frame(first.round(1), fmt, title=f"{code}: planning groups whose spare places fall under the DfE's 2% margin, first year first "
+                "(pupils: the authority's projection shared out by LSOA children and the flows; places: SCAP 2015 "
+                "shares of the authority's latest places)")
     shown = result.table[result.table["academic_year"].isin([demand.academic_year(2025), demand.academic_year(2025 + years)])]
-    print_frame(shown[["planning_group", "phase", "academic_year", "pupils", "capacity", "surplus", "pct_spare", "n_schools"]].round(1), fmt, title="Planning groups now and at the end of the projection (capacity: SCAP 2015)")
+    print_frame(shown[["planning_group", "phase", "academic_year", "pupils", "pupils_no_capacity", "capacity", "surplus", "pct_spare", "n_schools"]].round(1), fmt, title="Planning groups now and at the end of the projection")
 
 
 @validate_app.command("demand")
