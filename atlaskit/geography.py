@@ -151,8 +151,15 @@ def build_authority_codes(
             return code
         return district_to_authority.get(code)
 
+    def known_successors(code: str, successors: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        """The built-in successors of a retired code; none when the area is not in the data (a subset)."""
+        present = [a for a, _ in successors if a in current]
+        if present and len(present) < len(successors):
+            raise DataFormatError(f"{code} split between {', '.join(a for a, _ in successors)}, but only {', '.join(present)} are current authorities")
+        return successors if present else []
+
     for old_code, successors in SPLIT_AUTHORITIES.items():
-        for authority_code, note in successors:
+        for authority_code, note in known_successors(old_code, successors):
             rows.append((old_code, authority_code, "retired", note))
         seen.add(old_code)
     eng_changes = changes[changes["old_code"].str.match(r"E(06|07|08|09|10)")]
@@ -188,7 +195,7 @@ def build_authority_codes(
         note = _KEPT_NUMBERS.get(row.la_number, note)
         rows.append((row.la_number, target, "la_number", note))
     for number, successors in RETIRED_LA_NUMBERS.items():
-        for authority_code, note in successors:
+        for authority_code, note in known_successors(number, successors):
             rows.append((number, authority_code, "la_number", note))
 
     table = pd.DataFrame(rows, columns=["code", "authority_code", "kind", "note"]).astype("string")

@@ -323,3 +323,12 @@ def test_build_joins_refuse_to_drop_lsoas():
         _check_lookup(left, lookup)
     with pytest.raises(DataFormatError, match="only in boundaries"):
         _check_lookup(left, lookup.iloc[:1])
+
+
+def test_split_with_a_missing_successor_is_an_error(inputs):
+    authorities = inputs["authorities"][inputs["authorities"]["authority_code"] != "E06000062"]
+    districts = inputs["districts"][inputs["districts"]["authority_code"] != "E06000062"]
+    la_codes = inputs["la_codes"][inputs["la_codes"]["authority_code"] != "E06000062"]
+    numbers = inputs["la_numbers"][inputs["la_numbers"]["ons_code"] != "E06000062"]
+    with pytest.raises(DataFormatError, match="E10000021 split"):
+        geo.build_authority_codes(authorities, districts, la_codes, inputs["changes"], numbers)

@@ -300,3 +300,95 @@ def test_english_lsoa_missing_from_file_7a_is_an_error(data):
     path.write_text("\n".join(line for line in path.read_text().splitlines() if not line.startswith("E01000004")) + "\n")
     with pytest.raises(DataFormatError, match="E01000004"):
         deprivation.read_deprivation(data)
+
+
+# --- the whole geography build step on a miniature data folder --------------------------------------
+
+
+def _mini_data_folder(base: Path) -> None:
+    """Two authorities: Medway (unitary, 2 LSOAs) and Kent (county) from its district Ashford (2 LSOAs)."""
+    lsoas = [  # code, district, authority, column of the 2x2 grid
+        ("E01016001", "E06000035", "E06000035", 0, 0),
+        ("E01016002", "E06000035", "E06000035", 0, 1),
+        ("E01024001", "E07000105", "E10000016", 1, 0),
+        ("E01024002", "E07000105", "E10000016", 1, 1),
+    ]
+    for district in ("E06000035", "E07000105"):
+        features = []
+        for code, d, utla, i, j in lsoas:
+            if d == district:
+                feature = lsoa_feature(code, d, utla, 0.5 + 0.02 * i, 51.3 + 0.02 * j)
+                feature["geometry"]["coordinates"] = square(0.5 + 0.02 * i, 51.3 + 0.02 * j, 0.02)
+                features.append(feature)
+        write_geojson(base, district, features)
+    names = {"E06000035": "Medway", "E07000105": "Ashford", "E10000016": "Kent"}
+    write(
+        base,
+        "geography/lsoa11_to_current_lad_utla_england.csv",
+        "LSOA11CD,LSOA11NM,LADCD,LADNM,UTLACD,UTLANM,RGNCD,RGNNM\n"
+        + "".join(f"{c},{c} name,{d},{names[d]},{u},{names[u]},E12000008,South East\n" for c, d, u, _, _ in lsoas),
+        newline="\r\n",
+    )
+    ages = ",".join(map(str, range(19)))
+    for year in (2019, 2020):
+        rows = "".join(f"{c},{c} name,1500," + ",".join(str(k + 1) for _ in range(19)) + "\n" for k, (c, *_rest) in enumerate(lsoas))
+        write(base, f"population/lsoa11_population_age0to18_mid{year}_england.csv", f"lsoa11_code,lsoa11_name,total_population,{ages}\n{rows}", newline="\r\n")
+        # district rows carry the LSOA sums for ages 0-18 (Medway 1+2, Ashford 3+4), 1,000 above
+        counts = {"E06000035": [3] * 19 + [1000] * 72, "E07000105": [7] * 19 + [1000] * 72, "E10000016": [7] * 19 + [1000] * 72}
+        text = _la_population_text(
+            [("E06000035", "Medway", "Unitary Authority", counts["E06000035"]), ("E07000105", "Ashford", "Non-metropolitan District", counts["E07000105"]), ("E10000016", "Kent", "County", counts["E10000016"])],
+            trailing_empty=3 if year == 2020 else 0,
+            blank_rows=1 if year == 2020 else 0,
+        )
+        write(base, f"population/la_population_by_age_mid{year}.csv", text, encoding="cp1252")
+    _gz(
+        base,
+        deprivation.IMD_FILE,
+        BOM
+        + "LSOA code (2011),LSOA name (2011),Local Authority District code (2019),Local Authority District name (2019),"
+        + "Index of Multiple Deprivation (IMD) Rank,Index of Multiple Deprivation (IMD) Decile\n"
+        + "".join(f"{c},n,{d},x,{k + 1},{k * 3 + 1}\n" for k, (c, d, *_rest) in enumerate(lsoas)),
+    )
+    header = "LSOA Code (2011),LSOA name (2011),Local Authority District code (2019),Local Authority District name (2019),Income Domain Score,Income Domain Rank (where 1 is most deprived),IDACI Score,IDACI Rank (where 1 is most deprived),IDAOPI Score,IDAOPI Rank (where 1 is most deprived)\n"
+    write(base, deprivation.IDACI_FILE, header + "W01000001,n,W1,x,0.9,1,0.9,1,0.1,1\n" + "".join(f"{c},n,{d},x,0.1,{k + 2},0.{4 - k},{k + 2},0.1,1\n" for k, (c, d, *_rest) in enumerate(lsoas)))
+    write(base, "geography/lsoa11_rural_urban_classification.csv", BOM + "LSOA11CD,LSOA11NM,RUC11CD,RUC11,FID\n" + "".join(f"{c},n,C1,Urban city and town,{k}\n" for k, (c, *_rest) in enumerate(lsoas)))
+    write(base, "geography/utla_all_codes.csv", "UTLACD,UTLANM,RGNCD,CTRYCD\nE06000035,Medway,E12000008,E92000001\nE10000016,Kent,E12000008,E92000001\n")
+    write(base, "geography/rgn_all_codes.csv", "RGNCD,RGNNM\nE12000008,South East\n")
+    write(
+        base,
+        "geography/la_all_codes.csv",
+        "LADCD,LADNM,LADCD_ACTIVE,LADNM_ACTIVE,UTLACD,RGNCD,CTRYCD,Current\n"
+        "E06000035,Medway,E06000035,Medway,E06000035,E12000008,E92000001,TRUE\n"
+        "E07000105,Ashford,E07000105,Ashford,E10000016,E12000008,E92000001,TRUE\n",
+    )
+    write(base, "geography/authority_changes.csv", BOM + "oldcd,oldnm,newcd,newnm,type,start\nS12000015,Fife,S12000047,Fife,new_code,2018\n")
+    write(
+        base,
+        "planning/scorecard_data_2025_2023.csv",
+        "Year,geographic_level,LANumber,new_la_code,LA_name\n2024/25,National,,E92000001,England\n2024/25,Local authority,887,E06000035,Medway\n2024/25,Local authority,886,E10000016,Kent\n",
+    )
+
+
+def test_build_on_a_miniature_data_folder(data):
+    from atlaskit.builders.geography import LSOA_COLUMNS, build
+
+    _mini_data_folder(data)
+    tables = build(data, {})
+    assert set(tables) == {"authorities", "authorities_display", "authority_codes", "districts", "lsoas", "lsoas_display", "la_population", "_notes"}
+    lsoas = tables["lsoas"]
+    assert lsoas.columns.tolist() == LSOA_COLUMNS
+    assert lsoas["authority_code"].tolist() == ["E06000035", "E06000035", "E10000016", "E10000016"]
+    assert lsoas["idaci_rank"].tolist() == [1, 2, 3, 4]  # Wales's LSOA removed from the ranking
+    authorities = tables["authorities"].set_index("authority_code")
+    assert authorities.loc["E10000016", "authority_type"] == "county" and authorities.loc["E10000016", "la_number"] == 886
+    assert authorities["n_lsoas"].tolist() == [2, 2]
+    assert authorities.loc["E10000016", "geometry"].area == pytest.approx(lsoas.loc[lsoas["authority_code"] == "E10000016"].area.sum())
+    population_table = tables["la_population"]
+    assert len(population_table) == 2 * 2 * 91
+    # ages 0-18 of the LSOAs add up to the published districts' counts
+    kent = population_table[(population_table["authority_code"] == "E10000016") & (population_table["year"] == 2020) & (population_table["age"] <= 18)]
+    assert (kent["population"] == lsoas.loc[lsoas["authority_code"] == "E10000016", "age_0_2020"].sum()).all()
+    codes = tables["authority_codes"]
+    assert codes.loc[codes["code"] == "E07000105", "authority_code"].tolist() == ["E10000016"]
+    assert tables["lsoas_display"].crs.to_epsg() == 4326 and tables["authorities_display"].crs.to_epsg() == 4326
+    assert any("lsoas_display" in note for note in tables["_notes"])
