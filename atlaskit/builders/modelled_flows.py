@@ -41,7 +41,8 @@ def observed_rows(observed_flows: pd.DataFrame, lsoas: pd.DataFrame, schools: pd
     """
     o = observed_flows
     lx = lsoas.set_index("lsoa11_code")[["easting", "northing"]]
-    sx = schools.drop_duplicates("urn").set_index("urn")[["easting", "northing"]]
+    sx = schools.assign(urn=pd.to_numeric(schools["urn"], errors="coerce")).dropna(subset=["urn"])
+    sx = sx.assign(urn=sx["urn"].astype("int64")).drop_duplicates("urn").set_index("urn")[["easting", "northing"]]
     home = lx.reindex(o["lsoa11_code"].astype(object).where(o["lsoa11_code"].notna(), None)).to_numpy(dtype="float64", na_value=np.nan)
     school = sx.reindex(o["urn"].astype("int64")).to_numpy(dtype="float64", na_value=np.nan)
     dist = np.hypot(home[:, 0] - school[:, 0], home[:, 1] - school[:, 1]) / 1000.0

@@ -1,0 +1,136 @@
+"""Integration tests of the flows: readers on the real files, the store's flows table, the CLI, a reduced validation."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+from contextlib import redirect_stdout
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_read_lsa_flows(data_dir):
+    from atlaskit.sources.flows import read_lsa_flows
+
+    flows = read_lsa_flows(data_dir)
+    assert len(flows) == 20549
+    assert flows["urn"].nunique() == 346
+    assert flows["pupils"].min() >= 3
+    totals = flows.groupby("urn")["school_total_pupils"].first()
+    suppressed = 1 - flows["pupils"].sum() / totals.sum()
+    assert 0.17 < suppressed < 0.19  # 18% of pupils sit in suppressed cells
+
+
+def test_read_cross_border(data_dir):
+    from atlaskit.sources.flows import read_cross_border
+
+    cb = read_cross_border(data_dir)
+    assert len(cb) == 90
+    assert set(cb["phase"]) == {"primary", "secondary", "special"}
+    assert (cb["school_in_la"] + cb["school_outside_la"] == cb["resident_pupils"]).all()
+    camden = cb[(cb["authority_code"] == "E09000007") & (cb["phase"] == "secondary") & (cb["academic_year"] == "2019/20")].iloc[0]
+    assert (camden["resident_pupils"], camden["school_outside_la"]) == (7065, 1963)
+
+
+def test_observed_flows_build_keeps_totals(data_dir):
+    from atlaskit.builders.observed_flows import build
+
+    tables = build(data_dir, {})
+    observed = tables["observed_flows"]
+    per_school = observed.groupby("urn").agg(total=("school_total_pupils", "first"), listed=("pupils", "sum"), rest=("suppressed_pupils", "sum"))
+    assert (per_school["listed"] + per_school["rest"] == per_school["total"]).all()
+    shown = observed.loc[~observed["suppressed"], "pupils"]
+    assert (shown >= 3).all()
+    assert observed.loc[observed["suppressed"], "pupils"].isna().all()
+
+
+@pytest.fixture(scope="module")
+def flows_table(store):
+    from atlaskit import store as st
+
+    return st.read_table("flows")
+
+
+def test_store_flows_table(store, flows_table):
+    from atlaskit import flows as fl
+    from atlaskit import store as st
+
+    assert {"urn", "lsoa11_code", "phase", "pupils", "source", "distance_km"} <= set(flows_table.columns)
+    modelled = flows_table[flows_table["source"] == "modelled"]
+    assert set(modelled["phase"].astype(str)) == {"primary", "secondary"}
+    assert (modelled["pupils"] >= 0).all()
+    assert modelled["lsoa11_code"].nunique() == 32844  # every LSOA in England has modelled flows
+    observed = flows_table[flows_table["source"] == "observed"]
+    assert (observed["pupils"].dropna() >= 3).all()
+    assert observed["distance_km"].notna().mean() > 0.9
+    # production constraint, up to the cells under 0.05 pupils not stored: each LSOA's secondary
+    # pupils are its children 11-15 times the regional participation share (and its IDACI factor)
+    lsoas = st.read_table("lsoas")
+    children = fl.phase_origins(lsoas, "secondary").set_index("lsoa11_code")["children"]
+    sec = modelled[modelled["phase"] == "secondary"].groupby("lsoa11_code")["pupils"].sum()
+    ratio = (sec / children.reindex(sec.index)).replace([np.inf], np.nan).dropna()
+    assert 0.6 < ratio.median() < 1.0
+    assert sec.sum() / children.sum() == pytest.approx(0.83, abs=0.1)
+
+
+def _run_cli(args):
+    from atlaskit.cli import main
+
+    buffer = io.StringIO()
+    with redirect_stdout(buffer):
+        code = main(args)
+    return code, buffer.getvalue()
+
+
+def test_cli_flows_csv(store):
+    code, out = _run_cli(["flows", "E09000007", "--format", "csv"])
+    assert code == 0
+    frame = pd.read_csv(io.StringIO(out))
+    assert {"urn", "lsoa11_code", "phase", "pupils", "source"} <= set(frame.columns)
+    assert set(frame["source"]) <= {"observed", "modelled"}
+    assert (frame.loc[frame["source"] == "observed", "pupils"].dropna() >= 3).all()
+    assert (frame.loc[frame["source"] == "modelled", "label"] == "estimate").all()
+    code, out = _run_cli(["flows", "E09000007", "--format", "csv", "--source", "modelled", "--phase", "secondary"])
+    frame = pd.read_csv(io.StringIO(out))
+    assert code == 0 and set(frame["source"]) == {"modelled"} and set(frame["phase"]) == {"secondary"}
+
+
+def test_cli_school_and_lsoa(store, flows_table):
+    observed_urn = int(flows_table.loc[flows_table["source"] == "observed", "urn"].iloc[0])
+    code, out = _run_cli(["flows", "E09000007", "--school", str(observed_urn), "--format", "csv"])
+    frame = pd.read_csv(io.StringIO(out))
+    assert code == 0 and {"lsoa11_code", "pupils", "share", "cumulative_share", "distance_km", "source"} <= set(frame.columns)
+    code, out = _run_cli(["flows", "E09000007", "--lsoa", "E01000907", "--format", "csv"])
+    frame = pd.read_csv(io.StringIO(out))
+    assert code == 0 and frame["share"].sum() == pytest.approx(1.0, abs=0.02)
+
+
+def test_cli_unknown_school_and_lsoa_suggest_matches(store):
+    result = subprocess.run([sys.executable, "-m", "atlaskit", "flows", "E09000007", "--school", "1000499"], capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 2
+    assert "not in the store" in result.stderr and "close matches" in result.stderr
+    result = subprocess.run([sys.executable, "-m", "atlaskit", "flows", "E09000007", "--lsoa", "E0100090"], capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 2 and "close matches" in result.stderr
+
+
+def test_reduced_validation_beats_baselines(store):
+    """A reduced `atlas validate flows`: two borough folds, the plain gravity model and the full choice model."""
+    from atlaskit import flows as fl
+    from atlaskit import store as st
+
+    models = (fl.VALIDATION_MODELS[0], fl.VALIDATION_MODELS[-1])
+    result = fl.validate(st.read_table("lsoas"), st.read_table("schools"), st.read_table("observed_flows"), st.read_table("cross_border"), models=models, max_folds=2)
+    cpc = result.measures.set_index("model")["cpc"]
+    assert cpc[fl.NEAREST_SCHOOL] < cpc[models[0][0]] < cpc[models[1][0]]
+    assert cpc[models[1][0]] > 0.5
+    cb = result.cross_border[result.cross_border["model"] == models[1][0]]
+    assert len(cb) == 6 and cb["difference_pp"].abs().max() < 20
+    assert any("National Travel Survey 2014" in note for note in result.notes)
