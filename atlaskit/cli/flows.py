@@ -127,6 +127,9 @@ def flows_command(
     if fmt == Format.csv:
         print_frame(shown, fmt)
         return
+    for column in ("share", "cumulative_share"):
+        if column in shown:  # percentages read better than 0.0x in a table
+            shown[f"{column}_pct"] = (100 * shown.pop(column)).round(1)
     print_frame(shown, fmt, title=title, max_rows=rows)
     for line in _footer(shown, phase):
         typer.echo(line)
