@@ -260,8 +260,8 @@ def _phase_from_census(census_type: pd.Series) -> pd.Series:
     return census_type.map(mapping).astype("string")
 
 
-_NOT_STATE = re.compile(r"independent|non-maintained|college|service child|other government|welsh|secure unit|offshore|further education|higher education|miscellaneous", re.I)
-_STATE_EXCEPTIONS = re.compile(r"city technology college|university technical college|studio|sixth form centre", re.I)
+_NOT_STATE = re.compile(r"independent|non-maintained|college|sixth form centre|service child|other government|welsh|secure unit|offshore|further education|higher education|miscellaneous", re.I)
+_STATE_EXCEPTIONS = re.compile(r"city technology college|university technical college|studio", re.I)
 
 
 def state_funded(register: pd.DataFrame, london_type: pd.Series | None = None) -> pd.Series:
@@ -271,8 +271,10 @@ def state_funded(register: pd.DataFrame, london_type: pd.Series | None = None) -
     referral unit`` are; ``Independent school`` and ``Non-maintained special school`` are not),
     else the spine's establishment type, else presence in the 2013 list of state-funded schools,
     else the London Schools Atlas type. Independent and non-maintained special schools, further
-    education and sixth-form colleges and service children's schools abroad are not state-funded
-    schools; city technology colleges, university technical colleges and studio schools are.
+    education and sixth-form colleges, sixth-form centres/consortia (the register groups them
+    with colleges; they have no address of their own) and service children's schools abroad are
+    not state-funded schools; city technology colleges, university technical colleges and studio
+    schools are.
 
     Args:
         register: rows with census_school_type, establishment_type, in_school_postcodes (and

@@ -47,10 +47,24 @@ Tables (CRS EPSG:27700, British National Grid metres, unless said):
     age_low, age_high, pupils_2019, pupils_2015, capacity_2015, capacity_primary_2015,
     capacity_secondary_2015, planning_area_code, ofsted_rating, ofsted_date,
     ks2_pupils, ks2_rwm_expected_pct, ks4_pupils, ks4_attainment8, ks4_progress8,
-    easting, northing, located_by (``codepoint``, ``london_schools_atlas``, <NA>),
-    lsoa11_code, lsoa_authority_code, geometry (Point, 27700; empty when unlocated).
+    easting, northing, located_by (``codepoint``, ``london_schools_atlas``,
+    ``codepoint_predecessor`` (postcode of the school it succeeded), <NA>),
+    lsoa11_code, lsoa_authority_code, geometry (Point, 27700; empty when unlocated);
+    then la_number_authority_code, authority_source (``lsoa``/``la_number``), located_postcode,
+    lsoa_match (``within``/``nearest``), lsoa_distance_m, census_school_type, minor_group,
+    status_code, open_date, close_date, religious_character, admissions_policy, has_sixth_form,
+    girls_2019, boys_2019, sen_ehcp_2019, sen_support_2019, eal_pct_2019, fsm_ever_pct_2019,
+    scap_phase, planning_area_primary_code, planning_area_secondary_code, capacity_match,
+    ofsted_grade, ofsted_inspections, ks2_rwm_higher_pct, ks2_reading/writing/maths_progress,
+    ks2_progress_marker (``LOWCOV``), ks4_eng_maths_grade5_pct, ks4_ebacc_entry_pct,
+    ks4_progress8_band, ks4_marker, in_census, in_spine, in_school_postcodes,
+    in_london_schools_atlas, lsa_coordinates, lsa_disagreement_m. ``is_open`` is as at the
+    January 2019 census. See :mod:`atlaskit.schools`.
 ``school_joins``
-    urn, step, status, reason: one row per school that could not be joined or located.
+    urn, laestab, school_name, step (``location``, ``lsoa``, ``capacity``, ``authority``),
+    status (``not located``/``not joined``: failed; ``resolved``: an ambiguity decided;
+    ``differs``: LSOA and LA number disagree), reason: one row per school that could not be
+    joined or located (capacity rows that match no school have no urn, only laestab).
 ``scorecard``
     authority_code, la_number, academic_year (``2024/25``), plus typed scorecard columns.
     ons_code (as published; Barnsley/Sheffield retired codes), authority_name, region_code;

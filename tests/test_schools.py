@@ -133,6 +133,16 @@ def test_combine_registers_status_and_funding():
     assert reg.loc["400", "has_sixth_form"] and not reg.loc["100", "has_sixth_form"]
 
 
+def test_state_funded_by_type():
+    register = pd.DataFrame(
+        {"census_school_type": S([pd.NA, pd.NA, pd.NA, pd.NA, "Pupil referral unit", "Non-maintained special school"]),
+         "establishment_type": S(["Sixth form centre/consortia", "University technical college", "Other independent special school",
+                                  "Academy - Converter mainstream", "Pupil referral unit", "Non-maintained special school"]),
+         "in_school_postcodes": [False] * 6, "in_spine": [True] * 6}
+    )  # fmt: skip
+    assert sch.state_funded(register).tolist() == [False, True, False, True, True, False]
+
+
 def test_combine_registers_later_opening_is_not_yet_open():
     pc, spine, census, london, links = _registers()
     spine.loc[spine["urn"] == "400", "open_date"] = pd.Timestamp("2019-09-01")
