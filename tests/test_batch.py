@@ -198,3 +198,20 @@ def test_batch_on_a_dask_local_cluster(tmp_path, params, no_store):
     assert result.failed["E06000001"].ename == "ValueError"
     assert "Tiny report for City of London" in (out / "E09000001.html").read_text()
     assert "deliberately broken" in (out / "index.html").read_text()
+
+
+@pytest.mark.slow
+def test_an_interrupted_batch_leaves_no_half_written_report(tmp_path, params, no_store):
+    """Ctrl-C after the first report: it is kept whole, nothing else is written, the index lists it."""
+    out = tmp_path / "reports"
+
+    def interrupt(code, outcome):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        batch.run_batch(CODES, out, TINY, params, workers=1, on_outcome=interrupt)
+    written = sorted(p.name for p in out.glob("E*.html"))
+    assert len(written) == 1
+    assert (out / written[0]).read_text().rstrip().endswith("</html>")
+    assert written[0] in (out / "index.html").read_text()
+    assert _leftovers(out) == []
