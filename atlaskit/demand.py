@@ -1202,13 +1202,15 @@ def constrain_to_authority(school_pupils: pd.DataFrame, schools: pd.DataFrame, a
     return out.drop(columns=["_factor", "authority_code"]).reset_index(drop=True), notes
 
 
-def plot_projection(table: pd.DataFrame, authority_code: str, ax=None):
+def plot_projection(table: pd.DataFrame, authority_code: str, ax=None, rolls: pd.DataFrame | None = None):
     """Chart one authority's rolls and capacity over time with the 80% and 95% intervals (matplotlib).
 
     Args:
         table: :func:`project_demand`'s table.
         authority_code: the authority to draw.
         ax: matplotlib axes pair (two, one per phase); new figure when None.
+        rolls: :func:`rolls_from_scorecard`'s table, to draw the earlier rolls (2014/15,
+            2018/19) too.
 
     Returns:
         The matplotlib Figure: per phase, actual rolls (dots), the projection (line) with its
@@ -1232,14 +1234,19 @@ def plot_projection(table: pd.DataFrame, authority_code: str, ax=None):
         back = part[part["kind"] == "backtest"].sort_values("x")
         if len(back):
             axis.plot(back["x"], back["pupils"], color="tab:orange", linestyle="--", marker="x", label="backtest from 2018/19")
-        actual = part.dropna(subset=["actual_pupils"]).drop_duplicates("x").sort_values("x")
+        actual = part.dropna(subset=["actual_pupils"])[["x", "actual_pupils"]]
+        if rolls is not None:
+            earlier = rolls[(rolls["authority_code"] == authority_code) & (rolls["phase"] == phase)].dropna(subset=["pupils"])
+            earlier = pd.DataFrame({"x": earlier["academic_year"].map(academic_year_end).astype(int), "actual_pupils": earlier["pupils"]})
+            actual = pd.concat([earlier, actual], ignore_index=True)
+        actual = actual.drop_duplicates("x").sort_values("x")
         axis.plot(actual["x"], actual["actual_pupils"], "o", color="black", label="actual pupils")
         cap = part.dropna(subset=["capacity"]).drop_duplicates("x").sort_values("x")
         if len(cap):
             axis.step(cap["x"], cap["capacity"], where="mid", color="tab:red", label="places")
             for pct, style in zip(OPERATING_MARGINS_PCT, (":", "-.")):
                 axis.plot(cap["x"], cap["capacity"] * (1 - pct / 100.0), linestyle=style, color="tab:red", alpha=0.6, label=f"places less {pct:g}% margin")
-        ticks = sorted(part["x"].unique())[::2]
+        ticks = sorted(set(part["x"]) | set(actual["x"]))[::2]
         axis.set_xticks(ticks, [academic_year(t) for t in ticks], rotation=45, ha="right")
         axis.set_title(f"{authority_code} {phase} ({'R-Y6' if phase == 'primary' else 'Y7-11'})")
         axis.set_ylabel("pupils / places")
