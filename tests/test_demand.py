@@ -517,3 +517,18 @@ def test_latest_capacity_takes_the_last_published_year():
     latest = d.latest_capacity(scorecard).set_index("phase")
     assert latest.loc["primary", "academic_year"] == "2024/25"
     assert latest.loc["secondary", "academic_year"] == "2023/24"
+
+
+def test_plot_projection_draws_both_phases_with_capacity_and_margins(synthetic):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    pop, scorecard = synthetic
+    table = d.project_demand(pop, scorecard, years_ahead=4, authorities=["E06000001"]).table
+    figure = d.plot_projection(table, "E06000001", rolls=d.rolls_from_scorecard(scorecard))
+    axes = figure.axes
+    assert len(axes) == 2
+    labels = {line.get_label() for line in axes[0].get_lines()}
+    assert {"projected pupils", "actual pupils", "places", "places less 2% margin", "places less 5% margin", "backtest from 2018/19"} <= labels
+    actual = next(line for line in axes[0].get_lines() if line.get_label() == "actual pupils")
+    assert 2015 in set(actual.get_xdata())  # the 2014/15 roll is drawn
