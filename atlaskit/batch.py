@@ -539,8 +539,9 @@ def _record_failure(out_dir: Path, code: str, name: str, failure: JobFailure) ->
 class _Progress:
     """A rich progress bar: done / failed / remaining and time left (no-op when disabled)."""
 
-    def __init__(self, total: int, enabled: bool):
-        self.done = self.failed = 0
+    def __init__(self, total: int, enabled: bool, failed: int = 0, skipped: int = 0):
+        self.done, self.failed, self.skipped = 0, failed, skipped
+        self._failed_before = failed  # parameter files that did not validate: failed before any run
         self.total = total
         self._progress = None
         if enabled and total:
@@ -549,13 +550,16 @@ class _Progress:
             self._progress = Progress(
                 TextColumn("reports"),
                 BarColumn(),
-                TextColumn("{task.fields[done]} done, {task.fields[failed]} failed, {task.fields[remaining]} remaining"),
+                TextColumn(
+                    "{task.fields[done]} done, {task.fields[failed]} failed, {task.fields[remaining]} remaining"
+                    + (f" ({skipped} up to date)" if skipped else "")
+                ),
                 TimeElapsedColumn(),
                 TextColumn("left"),
                 TimeRemainingColumn(),
                 transient=False,
             )
-            self._task = self._progress.add_task("reports", total=total, done=0, failed=0, remaining=total)
+            self._task = self._progress.add_task("reports", total=total, done=0, failed=failed, remaining=total)
 
     def __enter__(self):
         if self._progress:
@@ -572,7 +576,7 @@ class _Progress:
         else:
             self.failed += 1
         if self._progress:
-            remaining = self.total - self.done - self.failed
+            remaining = self.total - self.done - (self.failed - self._failed_before)
             self._progress.update(self._task, advance=1, done=self.done, failed=self.failed, remaining=remaining)
 
 
@@ -674,7 +678,7 @@ def run_batch(
         _record_failure(out_dir, code, names.get(code, ""), failure)
         result.failed[code] = failure
     try:
-        with _Progress(len(jobs), progress) as bar:
+        with _Progress(len(jobs), progress, failed=len(failures), skipped=len(skipped)) as bar:
             if jobs:
                 runner = _iter_dask(jobs, scheduler) if scheduler is not None else _iter_local(jobs, workers)
                 for job, outcome in runner:

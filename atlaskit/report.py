@@ -13,8 +13,8 @@ cells, each calling one ``*_section`` function here with a :class:`ReportContext
   a phase with no schools) returns a visible "not available" note instead of failing, so the
   rest of the report still renders.
 
-Pupil counts derived from observed (published) flows follow disclosure control: counts of 1 or 2
-are never shown (:func:`disclose`).
+Pupil counts derived from observed (published) flows follow disclosure control
+(:mod:`atlaskit.disclosure`): observed counts under 3 are never shown (:func:`display_counts`).
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ __all__ = [
     "projection_chart",
     "sources_table",
     "vintage_table",
-    "disclose",
+    "display_counts",
     "figure_block",
     "table_block",
     "note_block",
@@ -214,33 +214,30 @@ def _heading(title: str, intro: str = "") -> Block:
 # Disclosure control
 
 
-def disclose(values: pd.Series | Sequence[float], observed: bool = True) -> pd.Series:
-    """Return counts as display strings, with observed counts of 1 or 2 shown as ``"<3"``.
+def display_counts(values: pd.Series | Sequence[float], observed: bool = True) -> pd.Series:
+    """Return pupil counts as display strings under the Atlas disclosure rule.
 
-    Uses :func:`atlaskit.disclosure.suppress` when that module is installed.
+    Observed counts under :data:`atlaskit.disclosure.THRESHOLD` (3) are never shown: they become
+    ``"<3"``; modelled counts are estimates and are shown rounded (see :mod:`atlaskit.disclosure`).
 
     Args:
         values: pupil counts.
-        observed: True when the counts come from published (observed) data; modelled counts are
-            estimates and are shown rounded.
+        observed: True when the counts are observed (published) data.
 
     Returns:
         A Series of strings (``"1,234"``, ``"<3"``, ``""`` for missing).
     """
+    try:
+        from atlaskit.disclosure import THRESHOLD as threshold
+    except ImportError:  # pragma: no cover - the module ships with atlaskit
+        threshold = DISCLOSURE_MIN
     series = pd.Series(values, dtype="float64")
-    try:  # the project's disclosure module, when present, is the single rule
-        from atlaskit import disclosure as _disclosure
-
-        if observed and hasattr(_disclosure, "suppress"):
-            series = pd.Series(_disclosure.suppress(series), dtype="float64")
-    except ImportError:
-        pass
 
     def fmt(v: float) -> str:
-        if v is None or not np.isfinite(v):
+        if not np.isfinite(v):
             return ""
-        if observed and 0 < v < DISCLOSURE_MIN:
-            return f"<{DISCLOSURE_MIN}"
+        if observed and v < threshold:
+            return f"<{threshold}" if v > 0 or threshold > 0 else ""
         return f"{v:,.0f}"
 
     return series.map(fmt)
@@ -861,7 +858,7 @@ def headline_section(ctx: ReportContext) -> Block:
             modelled = None
         table = headline_figures(ctx.data.schools, ctx.phase, ctx.tables.get("cross_border"), modelled)
         ctx.cache["headline"] = table
-        shown = table.assign(value=disclose(table["value"], observed=False))
+        shown = table.assign(value=display_counts(table["value"], observed=False))
         shown.columns = ["Measure", "Value", "What it counts"]
         return table_block(shown, f"{ctx.authority_name}, {ctx.phase} phase", title="Headline figures")
 

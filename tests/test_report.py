@@ -98,9 +98,9 @@ def test_headline_cross_border_prefers_published_counts(tiny):
 
 
 def test_disclose_hides_observed_counts_below_three():
-    shown = report.disclose([0, 1, 2, 3, 1234.4, np.nan])
-    assert shown.tolist() == ["0", "<3", "<3", "3", "1,234", ""]
-    assert report.disclose([2.0], observed=False).tolist() == ["2"]
+    shown = report.display_counts([0, 1, 2, 3, 1234.4, np.nan])
+    assert shown.tolist() == ["<3", "<3", "<3", "3", "1,234", ""]
+    assert report.display_counts([2.0], observed=False).tolist() == ["2"]
 
 
 def test_children_of_phase_sums_the_phase_ages(tiny):
