@@ -217,8 +217,9 @@ def combine_registers(
     out["laestab"] = (out["la_number"] + out["estab"]).astype("string")
     postcodes = pd.concat([s(sp, "postcode"), s(lsa, "postcode"), s(pc, "postcode")], axis=1)
     out["postcode"] = _first(*[postcodes.iloc[:, i] for i in range(3)])
-    out["postcodes"] = postcodes.apply(lambda row: "|".join(dict.fromkeys(v for v in row if isinstance(v, str))), axis=1).astype("string")
-    out.loc[out["postcodes"] == "", "postcodes"] = pd.NA
+    columns = [postcodes.iloc[:, i].astype(object).where(postcodes.iloc[:, i].notna(), None).tolist() for i in range(3)]
+    joined = ["|".join(dict.fromkeys(v for v in row if v)) or None for row in zip(*columns)]
+    out["postcodes"] = pd.Series(joined, index=urns, dtype="string")
     out["establishment_type"] = _first(s(sp, "establishment_type"), s(lsa, "establishment_type"), s(pc, "establishment_type"), s(ce, "census_school_type"))
     out["phase_of_education"] = _first(s(pc, "phase_of_education"), s(lsa, "phase_of_education"), _phase_from_spine(sp), _phase_from_census(s(ce, "census_school_type")))
     out["census_school_type"] = s(ce, "census_school_type")
@@ -425,7 +426,7 @@ def match_capacity(
         joins.append(_joins(missing, "capacity", "not joined", reason))
     chose = matched[matched["capacity_match"].notna() & (matched["capacity_match"] != "unique")]
     if len(chose):
-        others = cand.groupby("laestab")["urn"].agg(lambda u: ", ".join(u))
+        others = cand[cand["laestab"].isin(chose["laestab"])].groupby("laestab")["urn"].agg(", ".join)
         reason = "LAEstab shared by URNs " + chose["laestab"].map(others).astype("string") + ": chose " + chose["urn"] + " (" + chose["capacity_match"] + ")"
         joins.append(_joins(chose, "capacity", "resolved", reason))
     return matched, pd.concat(joins, ignore_index=True)
