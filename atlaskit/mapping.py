@@ -548,7 +548,7 @@ def schools_collection(schools: pd.DataFrame, phase: str | None = None, selected
                         "color": "#000000" if is_selected else "#ffffff",
                         "weight": 3 if is_selected else 1.5,
                         "radius": 9 if big else 6,
-                        "fillOpacity": 0.95,
+                        "className": f"{SCHOOL_CLASS} {SCHOOL_CLASS}-{urn}",
                     },
                 },
             }
