@@ -133,10 +133,14 @@ def test_capacity_rows_reconcile(schools, joins, data_dir):
     assert np.isclose(schools["capacity_2015"].sum(), capacity["capacity_2015"].sum() - capacity.loc[capacity["laestab"].isin(not_joined["laestab"]), "capacity_2015"].sum())
 
 
-def test_results_and_inspections_joined(schools, data_dir):
-    ks2 = src.read_ks2(data_dir)
-    in_register = ks2["urn"].isin(schools["urn"])
-    assert in_register.mean() > 0.99
+def test_results_and_inspections_joined(schools, joins, data_dir):
+    for step, frame in [("ks2", src.read_ks2(data_dir)), ("ks4", src.read_ks4(data_dir)), ("ofsted", src.read_ofsted(data_dir))]:
+        orphans = set(frame.loc[~frame["urn"].isin(schools["urn"]), "urn"])
+        assert orphans == set(joins.loc[joins["step"] == step, "urn"])  # results for unknown URNs are listed, not dropped
+        with_result = {"ks2": "ks2_pupils", "ks4": "ks4_pupils", "ofsted": "ofsted_date"}[step]
+        assert schools[with_result].notna().sum() == frame.loc[frame["urn"].isin(schools["urn"]), "urn"].nunique() - (
+            frame.loc[frame[with_result].isna() & frame["urn"].isin(schools["urn"]), "urn"].nunique() if with_result in frame else 0
+        )
     assert schools["ks2_rwm_expected_pct"].between(0, 100).sum() > 14_000
     assert schools["ofsted_rating"].notna().sum() > 20_000
     census = src.read_census(data_dir)

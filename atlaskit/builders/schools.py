@@ -119,7 +119,11 @@ def build(data_dir: Path, tables: dict | None = None) -> dict:
     out = gpd.GeoDataFrame(frame, geometry=geometry, crs=sch.BNG)
     out.loc[frame["easting"].isna(), "geometry"] = None
 
-    joins = pd.concat([located_joins, lsoa_joins, capacity_joins, authority_joins], ignore_index=True)
+    orphans = [
+        sch._joins(frame[~sch._isin(frame["urn"], register["urn"])].drop_duplicates("urn"), step, "not joined", f"URN not in any school register ({what})")
+        for step, what, frame in [("ks2", "KS2 results 2018", ks2), ("ks4", "KS4 results 2018", ks4), ("ofsted", "Ofsted inspections", ofsted)]
+    ]
+    joins = pd.concat([located_joins, lsoa_joins, capacity_joins, authority_joins, *orphans], ignore_index=True)
     names = register.set_index("urn")["school_name"]
     joins["school_name"] = joins["school_name"].fillna(joins["urn"].map(names)).astype("string")
 
@@ -130,7 +134,7 @@ def _notes(schools: pd.DataFrame, joins: pd.DataFrame, capacity: pd.DataFrame, m
     """Return the lines ``atlas build`` prints about the schools step."""
     state_open = schools[schools["is_state_funded"] & schools["is_open"]]
     located = state_open["located_by"].notna()
-    reasons = joins[(joins["step"] == "location") & joins["urn"].isin(state_open["urn"])]["reason"]
+    reasons = joins[(joins["step"] == "location") & sch._isin(joins["urn"], state_open["urn"])]["reason"]
     kinds = reasons.str.replace(r"postcode .* has no", "postcode has no", regex=True).str.replace(r"postcode .* not in", "postcode not in", regex=True)
     kind_text = "; ".join(f"{n} {k}" for k, n in kinds.value_counts().items())
     unlocated = state_open[~located]
