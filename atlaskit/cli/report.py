@@ -55,7 +55,8 @@ def report(
     from atlaskit import batch, config
 
     if not codes and not all_:
-        raise typer.BadParameter("give one or more authority codes, or --all")
+        typer.secho("error: give one or more authority codes (atlas report E09000007), or --all", err=True, fg=typer.colors.RED)
+        raise typer.Exit(2)
     parameters_dir = parameters or config.parameters_dir()
     wanted = _codes_for_all(parameters_dir) if all_ else _resolve(codes)
     result = batch.run_batch(
