@@ -206,6 +206,14 @@ def _count(value: Any) -> str:
     return f"{v:,.0f}" if np.isfinite(v) else ""
 
 
+def _text(value: Any) -> str:
+    """Return a value as text, "" for None, NaN or NA."""
+    try:
+        return "" if value is None or pd.isna(value) else str(value)
+    except (TypeError, ValueError):  # arrays and other non-scalars
+        return str(value)
+
+
 def _heading(title: str, intro: str = "") -> Block:
     return Block(f"<h2>{_esc(title)}</h2>" + (f"<p>{_esc(intro)}</p>" if intro else ""), title)
 
@@ -899,6 +907,8 @@ def catchments_section(ctx: ReportContext) -> Block:
         if flows is None or flows.empty:
             return note_block("Not available: the store has no home-to-school flows yet (run `atlas build` with the flows step).", title)
         own = phase_schools(data.schools, ctx.phase)
+        if own.empty:
+            return note_block(f"Not available: {ctx.authority_name} has no open state-funded {ctx.phase} schools.", title)
         own = own.assign(_p=pd.to_numeric(own["pupils_2019"], errors="coerce")).sort_values("_p", ascending=False)
         top = own[own["urn"].isin(flows.loc[flows["phase"] == ctx.phase, "urn"])].head(ctx.top_schools)
         if top.empty:
@@ -942,8 +952,15 @@ def projection_section(ctx: ReportContext) -> Block:
         if rows.empty:
             why = "; ".join(p for p in problems if ctx.authority in p and ctx.phase in p) or "no projection for this authority and phase"
             return note_block(f"Not available: {why}", title)
-        fig = projection_chart(rows)
         ahead = rows[rows["kind"].isin(["actual", "projection"])] if "kind" in rows else rows
+        if not (pd.to_numeric(ahead["pupils"], errors="coerce").fillna(0) > 0).any():
+            own = [p for p in problems if ctx.authority in p and ctx.phase in p]
+            return note_block(
+                f"Not available: {ctx.authority_name} has no {ctx.phase} pupils on roll in the school places scorecard, so there is "
+                f"nothing to project" + (f" ({'; '.join(own)})" if own else "") + ".",
+                title,
+            )
+        fig = projection_chart(rows)
         origin = ahead["origin"].iloc[0] if "origin" in ahead and len(ahead) else ""
         out = _heading(title) + figure_block(
             fig,
@@ -959,7 +976,7 @@ def projection_section(ctx: ReportContext) -> Block:
                 (f"Projected pupils {last['academic_year']}", _count(last["pupils"])),
                 (f"80% interval {last['academic_year']}", f"{_count(last['pupils_lower_80'])} to {_count(last['pupils_upper_80'])}"),
                 (f"95% interval {last['academic_year']}", f"{_count(last['pupils_lower_95'])} to {_count(last['pupils_upper_95'])}"),
-                (f"Places ({last.get('capacity_year', '') or 'unknown'})", _count(last.get("capacity", np.nan))),
+                (f"Places ({_text(last.get('capacity_year')) or 'unknown'})", _count(last.get("capacity", np.nan))),
                 (f"Spare places {last['academic_year']}", _count(last.get("surplus", np.nan))),
             ],
             columns=["Measure", "Value"],
@@ -1024,6 +1041,8 @@ def demand_section(ctx: ReportContext) -> Block:
         if data.flows is None or data.flows.empty:
             return note_block("Not available: the store has no home-to-school flows yet, so pupils cannot be placed in planning areas.", title)
         schools = phase_schools(data.schools, ctx.phase)
+        if schools.empty:
+            return note_block(f"Not available: {ctx.authority_name} has no open state-funded {ctx.phase} schools.", title)
         if "authority_code" not in schools:
             schools = schools.assign(authority_code=ctx.authority)
         origin = 2025
