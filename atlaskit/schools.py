@@ -173,7 +173,9 @@ def combine_registers(
 
     Precedence: the January 2019 census (type, LA and establishment numbers), then the 2017-18
     spine (names, postcodes, status, ages, gender, religious character, admissions), then the
-    London Schools Atlas 2016, then the 2013 state-funded list. Schools in none of the files that
+    London Schools Atlas 2016, then the 2013 state-funded list (whose LA names also give the LA
+    number of schools only in the London Schools Atlas, which names authorities but gives no
+    numbers). Schools in none of the files that
     name them (the 2019 census has no names) take their name from the register links, where a
     predecessor or successor names them.
 
@@ -222,7 +224,10 @@ def combine_registers(
     if links is not None and len(links):
         named = links.dropna(subset=["link_urn", "link_name"]).drop_duplicates("link_urn").set_index("link_urn")["link_name"].astype("string")
         out["school_name"] = out["school_name"].fillna(named.reindex(urns))
-    out["la_number"] = _first(s(ce, "la_number"), s(sp, "la_number"), s(pc, "la_number"))
+    # the London Schools Atlas names its authorities but gives no numbers: map names through the 2013 list
+    by_name = school_postcodes.dropna(subset=["la_name", "la_number"]).drop_duplicates("la_name").set_index("la_name")["la_number"] if "la_name" in school_postcodes else pd.Series(dtype="string")
+    lsa_number = s(lsa, "la_name").map(by_name).astype("string")
+    out["la_number"] = _first(s(ce, "la_number"), s(sp, "la_number"), s(pc, "la_number"), lsa_number)
     out["estab"] = _first(s(ce, "estab"), s(sp, "estab"), s(pc, "estab"))
     out["laestab"] = (out["la_number"] + out["estab"]).astype("string")
     postcodes = pd.concat([s(sp, "postcode"), s(lsa, "postcode"), s(pc, "postcode")], axis=1)

@@ -82,7 +82,8 @@ def _registers():
         {"urn": S(["100", "200", "300"]), "la_number": S(["201", "202", "202"]), "estab": S(["3614", "2000", "2001"]),
          "laestab": S(["2013614", "2022000", "2022001"]), "school_name": S(["Old Name", "Closed Primary", "Converted"]),
          "establishment_type": S(["Community School", "Community School", "Community School"]),
-         "phase_of_education": S(["Primary", "Primary", "Middle Deemed Secondary"]), "postcode": S(["EC3A 5DE", "NW1 1AA", "NW1 1AB"])}
+         "phase_of_education": S(["Primary", "Primary", "Middle Deemed Secondary"]), "postcode": S(["EC3A 5DE", "NW1 1AA", "NW1 1AB"]),
+         "la_name": S(["City of London", "Camden", "Camden"])}
     )  # fmt: skip
     spine = pd.DataFrame(
         {"urn": S(["100", "400", "300", "500"]), "la_number": S(["201", "202", "202", "202"]), "estab": S(["3614", "2001", "2001", "6000"]),
@@ -105,7 +106,7 @@ def _registers():
          "pupils_2019": [285.0, 600.0, 100.0, 80.0]}
     )  # fmt: skip
     london = _london([["700", "Closed London", "SE1 1AA", "Community School", "Primary", "Mixed", 3, 11, 530000.0, 180000.0, 530000.0, 180000.0, True]])
-    london = sch.dedupe_london_schools(london)
+    london = sch.dedupe_london_schools(london.assign(la_name=S(["Camden"])))
     links = pd.DataFrame({"urn": S(["590"]), "link_urn": S(["600"]), "link_name": S(["Sunny Nursery"]), "link_type": S(["Successor"])})
     return school_postcodes, spine, census, london, links
 
@@ -119,6 +120,7 @@ def test_combine_registers_one_row_per_urn_of_any_register():
     assert reg.loc["100", "postcode"] == "EC3A 5DF" and reg.loc["100", "postcodes"] == "EC3A 5DF|EC3A 5DE"
     assert reg.loc["600", "school_name"] == "Sunny Nursery"  # census-only school named through the links
     assert reg.loc["100", "laestab"] == "2013614"
+    assert reg.loc["700", "la_number"] == "202"  # London Schools Atlas LA name -> number through the 2013 list
 
 
 def test_combine_registers_status_and_funding():
@@ -149,6 +151,26 @@ def test_combine_registers_later_opening_is_not_yet_open():
     census = census[census["urn"] != "400"]
     reg = sch.combine_registers(pc, spine, census, london, links).set_index("urn")
     assert not reg.loc["400", "is_open"]
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.tuples(st.booleans(), st.booleans(), st.booleans(), st.booleans()), min_size=1, max_size=20))
+def test_combine_registers_keeps_every_urn_once(membership):
+    """Whatever register a URN is in, it appears exactly once; a URN in none does not appear."""
+    pc, spine, census, london, _ = _registers()
+    template = {"pc": pc.iloc[[0]], "spine": spine.iloc[[0]], "census": census.iloc[[0]], "london": london.iloc[[0]]}
+    parts: dict[str, list] = {k: [] for k in template}
+    for i, flags in enumerate(membership):
+        for key, present in zip(template, flags):
+            if present:
+                parts[key].append(template[key].assign(urn=f"9{i:05d}"))
+    frames = {k: (pd.concat(v, ignore_index=True) if v else template[k].iloc[0:0]) for k, v in parts.items()}
+    for frame in frames.values():
+        frame["urn"] = frame["urn"].astype("string")
+    reg = sch.combine_registers(frames["pc"], frames["spine"], frames["census"], frames["london"])
+    expected = {f"9{i:05d}" for i, flags in enumerate(membership) if any(flags)}
+    assert reg["urn"].is_unique and set(reg["urn"]) == expected
+    assert (reg["in_census"].astype(bool).to_numpy() == [membership[int(u[1:])][2] for u in reg["urn"]]).all()
 
 
 def test_combine_registers_refuses_repeated_urns():
