@@ -215,3 +215,13 @@ def test_an_interrupted_batch_leaves_no_half_written_report(tmp_path, params, no
     assert (out / written[0]).read_text().rstrip().endswith("</html>")
     assert written[0] in (out / "index.html").read_text()
     assert _leftovers(out) == []
+
+
+@pytest.mark.slow
+def test_a_cell_over_the_execution_timeout_fails_that_report(tmp_path, params, no_store):
+    _write_parameters(params, "E06000053", sleep_s=30.0)
+    out = tmp_path / "reports"
+    result = batch.run_batch(["E06000053"], out, TINY, params, workers=1, execution_timeout=2, load_parameters=_plain_yaml)
+    failure = result.failed["E06000053"]
+    assert failure.stage == "timeout", failure
+    assert "E06000053" in (out / "index.html").read_text() and not (out / "E06000053.html").exists()
