@@ -140,6 +140,7 @@ def _notes(schools: pd.DataFrame, joins: pd.DataFrame, capacity: pd.DataFrame, m
     unlocated = state_open[~located]
     phases = ", ".join(f"{n} {p}" for p, n in unlocated["phase"].value_counts().items())
     with_postcode = state_open[state_open["postcode"].notna() | state_open["located_by"].notna()]
+    mainstream = state_open[state_open["phase"].isin(["primary", "secondary", "all-through"])]
     by = schools["located_by"].value_counts().to_dict()
     return [
         f"schools: {len(schools):,} URNs ({int(schools['is_open'].sum()):,} open, {len(state_open):,} open state-funded); "
@@ -148,6 +149,9 @@ def _notes(schools: pd.DataFrame, joins: pd.DataFrame, capacity: pd.DataFrame, m
         f"unlocated: {int((~located).sum()):,} ({phases}; {kind_text})",
         f"schools located among open state-funded schools with a postcode in any register: "
         f"{with_postcode['located_by'].notna().mean():.1%} ({int(with_postcode['located_by'].notna().sum()):,} of {len(with_postcode):,})",
+        f"schools located among open state-funded primary, secondary and all-through schools: "
+        f"{mainstream['located_by'].notna().mean():.1%} ({int(mainstream['located_by'].notna().sum()):,} of {len(mainstream):,}); "
+        f"the schools with no postcode are in the 2019 census only (nursery schools, PRUs, special schools: it gives no address)",
         f"school capacity 2015: {int(matched['urn'].notna().sum()):,} of {len(capacity):,} UD1 rows joined to a URN "
         f"({int(capacity['row_repaired'].sum())} shifted row repaired)",
         f"school_joins: {len(joins):,} rows ({', '.join(f'{s}/{t} {n}' for (s, t), n in joins.groupby(['step', 'status']).size().items())}); "
