@@ -28,6 +28,7 @@ __all__ = [
     "classify_phase",
     "state_funded",
     "match_capacity",
+    "follow_successors",
     "latest_inspection",
     "locate_schools",
     "assign_lsoa",
@@ -445,6 +446,56 @@ def match_capacity(
         reason = "LAEstab shared by URNs " + chose["laestab"].map(others).astype("string") + ": chose " + chose["urn"] + " (" + chose["capacity_match"] + ")"
         joins.append(_joins(chose, "capacity", "resolved", reason))
     return matched, pd.concat(joins, ignore_index=True)
+
+
+def follow_successors(matched: pd.DataFrame, register: pd.DataFrame, links: pd.DataFrame, max_steps: int = 3) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Move 2015 capacity rows from schools closed since to their open successor (academy conversions).
+
+    A school that converted after May 2015 usually got a new URN and often a new LAEstab, so its
+    capacity row matches the closed URN. Where the register links give the closed school exactly
+    one plain ``Successor`` (not a merger, split or amalgamation), followed up to ``max_steps``
+    times, and that successor is open and holds no capacity row of its own, the row moves to it.
+    Each capacity row still belongs to one school.
+
+    Args:
+        matched: :func:`match_capacity` output (laestab, urn, capacity_match, ...).
+        register: urn, is_open (:func:`combine_registers`).
+        links: urn, link_urn, link_type (:func:`atlaskit.sources.schools.read_school_links`).
+        max_steps: the longest chain of successors followed.
+
+    Returns:
+        ``(moved, joins)``: ``matched`` with urn replaced and capacity_match set to ``successor
+        of <urn>`` for the rows moved; ``joins`` has one ``resolved`` row (step ``capacity``) per
+        row moved.
+    """
+    plain = links[links["link_type"].eq("Successor").fillna(False).astype(bool)].dropna(subset=["urn", "link_urn"])
+    plain = plain.drop_duplicates(["urn", "link_urn"])
+    single = plain[~plain["urn"].duplicated(keep=False)]
+    successor = dict(zip(single["urn"].astype(str), single["link_urn"].astype(str)))
+    is_open = dict(zip(register["urn"].astype(str), register["is_open"].astype(bool)))
+    out = matched.copy()
+    taken = set(out["urn"].dropna().astype(str))
+    moved_from: dict[int, str] = {}
+    for i, urn in out["urn"].items():
+        if pd.isna(urn) or is_open.get(str(urn), False):
+            continue
+        current = str(urn)
+        for _ in range(max_steps):
+            current = successor.get(current)
+            if current is None or is_open.get(current, False):
+                break
+        if current is None or not is_open.get(current, False) or current in taken:
+            continue
+        taken.add(current)
+        moved_from[i] = str(urn)
+        out.at[i, "urn"] = current
+    if not moved_from:
+        return out, _empty_joins()
+    rows = pd.Index(list(moved_from))
+    old = pd.Series(moved_from, dtype="string").reindex(rows)
+    out.loc[rows, "capacity_match"] = ("successor of " + old).to_numpy()
+    reason = "2015 capacity of closed URN " + old + " carried to its open successor " + out.loc[rows, "urn"].astype("string") + " (register links)"
+    return out, _joins(out.loc[rows], "capacity", "resolved", reason)
 
 
 def latest_inspection(inspections: pd.DataFrame) -> pd.DataFrame:

@@ -129,6 +129,10 @@ def test_capacity_rows_reconcile(schools, joins, data_dir):
     assert joined + len(not_joined) == len(capacity)  # every UD1 row joined once or listed
     assert 20_065 <= joined <= len(capacity)
     assert schools.loc[schools["capacity_match"].notna(), "capacity_2015"].notna().mean() > 0.99
+    assert not joins.loc[joins["step"] == "capacity", "laestab"].isna().any()
+    # capacity follows academies to their new URN: nearly every open mainstream school has it
+    mainstream = schools[schools["is_open"] & schools["is_state_funded"] & schools["phase"].isin(["primary", "secondary", "all-through"])]
+    assert mainstream["capacity_2015"].notna().mean() > 0.97
     assert np.isclose(schools["capacity_2015"].sum(), capacity["capacity_2015"].sum() - capacity.loc[capacity["laestab"].isin(not_joined["laestab"]), "capacity_2015"].sum())
 
 

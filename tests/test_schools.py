@@ -245,6 +245,36 @@ def test_match_capacity_on_survey_date_when_neither_is_open_now():
     assert row["urn"] == "300" and row["capacity_match"] == "open on survey date"  # 400 opened in 2016, after May 2015
 
 
+def test_follow_successors_moves_capacity_to_the_open_successor():
+    register = pd.DataFrame({"urn": S(["1", "2", "3", "4", "5", "6", "7", "8"]), "is_open": [False, True, False, False, True, False, True, True]})
+    links = pd.DataFrame(
+        {"urn": S(["1", "3", "4", "6", "6"]), "link_urn": S(["2", "4", "5", "7", "8"]),
+         "link_type": S(["Successor", "Successor", "Successor", "Successor", "Successor"])}
+    )  # fmt: skip
+    matched = pd.DataFrame(
+        {"laestab": S(["a", "b", "c", "d", "e"]), "urn": S(["1", "3", "6", "5", pd.NA]), "capacity_match": S(["unique"] * 4 + [pd.NA]),
+         "capacity_2015": [100.0, 200.0, 300.0, 400.0, 500.0]}
+    )  # fmt: skip
+    moved, joins = sch.follow_successors(matched, register, links)
+    by = moved.set_index("laestab")
+    assert by.loc["a", "urn"] == "2" and by.loc["a", "capacity_match"] == "successor of 1"
+    assert by.loc["b", "urn"] == "3"  # its successor chain ends at 5, which has a capacity row of its own
+    assert by.loc["c", "urn"] == "6"  # two successors: ambiguous, left alone
+    assert by.loc["d", "urn"] == "5" and pd.isna(by.loc["e", "urn"])
+    assert moved["urn"].dropna().is_unique and len(moved) == len(matched)
+    assert joins["laestab"].tolist() == ["a"] and joins["status"].eq("resolved").all()
+
+
+def test_follow_successors_walks_a_chain():
+    register = pd.DataFrame({"urn": S(["1", "2", "3"]), "is_open": [False, False, True]})
+    links = pd.DataFrame({"urn": S(["1", "2"]), "link_urn": S(["2", "3"]), "link_type": S(["Successor", "Successor"])})
+    matched = pd.DataFrame({"laestab": S(["a"]), "urn": S(["1"]), "capacity_match": S(["unique"])})
+    moved, _ = sch.follow_successors(matched, register, links)
+    assert moved.loc[0, "urn"] == "3"
+    unmoved, joins = sch.follow_successors(matched, register, links, max_steps=1)
+    assert unmoved.loc[0, "urn"] == "1" and joins.empty
+
+
 def test_latest_inspection_takes_the_latest_and_the_worse_on_a_tie():
     inspections = pd.DataFrame(
         {"urn": S(["1", "1", "1", "2", "2"]), "ofsted_rating": S(["Good", "Outstanding", "Inadequate", "Good", "Requires Improvement"]),

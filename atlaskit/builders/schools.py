@@ -93,6 +93,8 @@ def build(data_dir: Path, tables: dict | None = None) -> dict:
     lsoas = tables["lsoas"]
     assigned, lsoa_joins = sch.assign_lsoa(located, lsoas)
     matched, capacity_joins = sch.match_capacity(capacity, register, [spine, school_postcodes, census])
+    matched, successor_joins = sch.follow_successors(matched, register, links)
+    capacity_joins = pd.concat([capacity_joins, successor_joins], ignore_index=True)
 
     schools = register.merge(located, on="urn", how="left", validate="1:1").merge(assigned, on="urn", how="left", validate="1:1")
     resolved, authority_joins = sch.resolve_authority(schools, tables["authority_codes"])
