@@ -572,6 +572,11 @@ def _inflows(system: FlowSystem, flows: np.ndarray) -> np.ndarray:
     return np.bincount(system.col.ravel(), weights=flows.ravel(), minlength=len(system.destination_ids))
 
 
+#: Balancing factors are kept within exp(+-30): a school whose size exceeds what its candidate
+#: origins could send (at the edge of a sub-system) saturates instead of pushing the others away.
+LOG_BALANCING_BOUND = 30.0
+
+
 def balance(
     system: FlowSystem,
     features: tuple[str, ...],
@@ -583,8 +588,8 @@ def balance(
     """Find destination balancing factors so each school's modelled inflow equals its size.
 
     Args:
-        system: the candidate structure; ``destinations`` are the targets (their total is scaled
-            to the origins' total first, so the margins are consistent).
+        system: the candidate structure; ``destinations`` are the targets (those of reachable
+            schools are scaled to the origins' total first, so the margins are consistent).
         features, params: the model's utility.
         log_balancing: starting values of ``log B_j`` (default 0).
         tol: stop when every reachable school's inflow is within this relative error.
@@ -592,12 +597,13 @@ def balance(
 
     Returns:
         ``(log_balancing, iterations, max_relative_error)``; unreachable schools (in no origin's
-        candidate set, or of size 0) keep ``log B = -inf``-like floor values and are excluded.
+        candidate set, or of size 0) keep ``log B = -inf``-like floor values and are excluded, and
+        saturated schools (at :data:`LOG_BALANCING_BOUND`) are excluded from the error.
     """
     origins = system.origins * origin_participation(system, features, params)
-    target = system.destinations * (origins.sum() / max(system.destinations.sum(), 1e-12))
-    reachable = np.bincount(system.col.ravel(), minlength=len(target)) > 0
-    active = reachable & (target > 0)
+    reachable = np.bincount(system.col.ravel(), minlength=len(system.destinations)) > 0
+    active = reachable & (system.destinations > 0)
+    target = system.destinations * (origins.sum() / max(system.destinations[active].sum(), 1e-12))
     logb = np.zeros(len(target)) if log_balancing is None else log_balancing.copy()
     logb[~active] = UTILITY_FLOOR * 2
     base = _utility(system, features, params, None)
@@ -608,12 +614,14 @@ def balance(
         inflow = _inflows(system, flows)
         ratio = np.ones_like(target)
         ratio[active] = target[active] / np.maximum(inflow[active], 1e-300)
-        err = float(np.max(np.abs(inflow[active] / target[active] - 1))) if active.any() else 0.0
+        # a school whose target exceeds what its candidate origins can send saturates at the bound
+        checked = active & (logb < LOG_BALANCING_BOUND - 1e-6)
+        err = float(np.max(np.abs(inflow[checked] / target[checked] - 1))) if checked.any() else 0.0
         if err < tol:
             break
         logb[active] += np.clip(np.log(ratio[active]), -5, 5)
-        logb[active] -= logb[active].max()
-        np.maximum(logb, UTILITY_FLOOR * 2, out=logb)
+        logb[active] -= np.median(logb[active])  # the factors are defined up to a constant
+        logb[active] = np.clip(logb[active], -LOG_BALANCING_BOUND, LOG_BALANCING_BOUND)
     return logb, iteration, err
 
 
@@ -654,13 +662,14 @@ class FitResult:
         return pd.DataFrame({"feature": self.features, "coefficient": self.params, "std_error": self.std_errors})
 
 
-def predict(system: FlowSystem, result: FitResult, tol: float = 1e-3) -> np.ndarray:
+def predict(system: FlowSystem, result: FitResult, tol: float = 1e-3, max_iter: int = 500) -> np.ndarray:
     """Return modelled flows (n_o, k), pupils from each origin to each candidate school.
 
     Args:
         system: origins, destinations and candidates (need not be the one fitted on).
         result: a :class:`FitResult`; doubly constrained models are re-balanced on ``system``.
         tol: balancing tolerance (relative).
+        max_iter: balancing iteration limit.
 
     Returns:
         Non-negative flows whose row sums equal ``system.origins`` times the model's relative
@@ -668,7 +677,7 @@ def predict(system: FlowSystem, result: FitResult, tol: float = 1e-3) -> np.ndar
     """
     logb = None
     if result.constraint == "doubly":
-        logb, _, _ = balance(system, result.features, result.params, tol=tol)
+        logb, _, _ = balance(system, result.features, result.params, tol=tol, max_iter=max_iter)
     origins = system.origins * origin_participation(system, result.features, result.params)
     flows, _ = _segment_flows(system, _utility(system, result.features, result.params, logb), origins)
     return flows
@@ -822,7 +831,7 @@ def _loglik_and_grad(system, observed: ObservedCells, features, params, log_bala
 
 #: Balancing tolerance and iteration cap inside fitting (the final prediction balances to 1e-3).
 FIT_BALANCE_TOL = 1e-2
-FIT_BALANCE_MAX_ITER = 100
+FIT_BALANCE_MAX_ITER = 60
 
 
 def _start(features: tuple[str, ...]) -> np.ndarray:
@@ -1573,7 +1582,7 @@ def validate(
         for b in boroughs:
             keep = school_borough != b
             result = fit_model(system, observed.subset(keep), features, constraint)
-            pred = predict(system, result)
+            pred = predict(system, result, tol=1e-2, max_iter=150)
             mask = np.isin(system.col, observed.schools[~keep])
             flows[mask] = pred[mask]
         m = validation_measures(system, flows, held)

@@ -105,14 +105,16 @@ def test_nearest_school_flows(tiny):
 # --- property-based invariants -----------------------------------------------------------------
 
 coords = st.tuples(st.floats(0, 20000), st.floats(0, 20000))
+near_coords = st.tuples(st.floats(0, 5000), st.floats(0, 5000))
 
 
 @st.composite
 def systems(draw, all_candidates=False):
     n_o = draw(st.integers(1, 12))
     n_d = draw(st.integers(1, 8))
-    o_xy = draw(st.lists(coords, min_size=n_o, max_size=n_o))
-    d_xy = draw(st.lists(coords, min_size=n_d, max_size=n_d))
+    xy = near_coords if all_candidates else coords
+    o_xy = draw(st.lists(xy, min_size=n_o, max_size=n_o))
+    d_xy = draw(st.lists(xy, min_size=n_d, max_size=n_d))
     children = draw(st.lists(st.floats(0, 500), min_size=n_o, max_size=n_o))
     pupils = draw(st.lists(st.floats(1, 2000), min_size=n_d, max_size=n_d))
     gender = draw(st.lists(st.sampled_from(["mixed", "boys", "girls"]), min_size=n_d, max_size=n_d))
@@ -129,9 +131,10 @@ def test_production_constraint_and_no_negative_flows(system, beta, gamma, alpha)
     np.testing.assert_allclose(flows.sum(axis=1), system.origins, rtol=1e-9, atol=1e-9)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(systems(all_candidates=True), st.floats(-2, -0.05))
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(systems(all_candidates=True), st.floats(-1, -0.05))
 def test_doubly_constrained_margins(system, beta):
+    """Every origin sees every school within 7 km: the margins are feasible and must both be met."""
     if system.origins.sum() < 1:
         return
     system = fl.FlowSystem(system.origin_codes, system.origins, system.origin_authority, system.destination_ids, system.destinations,
@@ -143,9 +146,8 @@ def test_doubly_constrained_margins(system, beta):
     np.testing.assert_allclose(flows.sum(axis=1), system.origins, rtol=1e-9, atol=1e-9)
     target = system.destinations * system.origins.sum() / system.destinations.sum()
     inflow = np.bincount(system.col.ravel(), weights=flows.ravel(), minlength=len(target))
-    if err < 1e-6:  # converged (every feasible system with all candidates does)
-        np.testing.assert_allclose(inflow, target, rtol=1e-5, atol=1e-6)
-    assert err < 1e-2
+    assert err < 1e-6
+    np.testing.assert_allclose(inflow, target, rtol=1e-5, atol=1e-6)
 
 
 def test_sex_segments_keep_children_out_of_other_sex_schools():

@@ -134,3 +134,28 @@ def test_reduced_validation_beats_baselines(store):
     cb = result.cross_border[result.cross_border["model"] == models[1][0]]
     assert len(cb) == 6 and cb["difference_pp"].abs().max() < 20
     assert any("National Travel Survey 2014" in note for note in result.notes)
+
+
+def test_flows_notebook_is_thin():
+    import nbformat
+
+    nb = nbformat.read(ROOT / "notebooks" / "flows.ipynb", as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert "parameters" in code[0].metadata.get("tags", [])
+    assert all(not c.get("outputs") for c in code)  # outputs stripped
+    assert not any(line.lstrip().startswith(("def ", "class ")) for c in code for line in c.source.splitlines())
+
+
+@pytest.mark.slow
+def test_flows_notebook_runs(store, tmp_path):
+    import json
+
+    import papermill as pm
+
+    out = tmp_path / "flows.ipynb"
+    pm.execute_notebook(str(ROOT / "notebooks" / "flows.ipynb"), str(out), parameters={"max_folds": 1}, kernel_name="python3", progress_bar=False)
+    nb = json.loads(out.read_text())
+    errors = [o for c in nb["cells"] for o in c.get("outputs", []) if o.get("output_type") == "error"]
+    assert not errors
+    text = json.dumps(nb)
+    assert "National Travel Survey 2014" in text and "destination choice" in text
