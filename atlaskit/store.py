@@ -79,12 +79,14 @@ Tables (CRS EPSG:27700, British National Grid metres, unless said):
     key column; every other published numeric column under its published name (Float).
 ``observed_flows``
     urn, lsoa11_code, phase, year, pupils (Float; NaN when suppressed), suppressed (bool),
-    school_total_pupils.
+    school_total_pupils, suppressed_pupils (one suppressed row per school, lsoa11_code <NA>,
+    holds its suppressed cells' total; see atlaskit.builders.observed_flows).
 ``cross_border``
     academic_year, authority_code, phase, resident_pupils, school_in_la, school_outside_la,
     plus destination columns.
 ``flows``
-    urn, lsoa11_code, phase, pupils, source (``observed``/``modelled``), distance_km.
+    urn, lsoa11_code, phase, pupils, source (``observed``/``modelled``), distance_km,
+    suppressed (bool), school_total_pupils (observed schools' totals before suppression).
 """
 
 from __future__ import annotations
