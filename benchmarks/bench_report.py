@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import sys
 import tempfile
@@ -38,13 +39,22 @@ def _sample(codes: list[str], n: int) -> list[str]:
     return [codes[int(i * step)] for i in range(n)]
 
 
+def _cpu_seconds() -> float:
+    """CPU seconds (user + system) of this process and its reaped descendants (pool workers and their kernels)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
 def _batch(codes, out, notebook, workers, force=True):
+    """Run one batch; return the result, its wall seconds and the CPU seconds it used (all processes)."""
     from atlaskit import batch
 
+    cpu = _cpu_seconds()
     start = time.perf_counter()
     result = batch.run_batch(codes, out_dir=out, notebook=notebook, workers=workers, force=force, progress=False)
     wall = time.perf_counter() - start
-    return result, wall
+    return result, wall, _cpu_seconds() - cpu
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -62,8 +72,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{len(codes)} authorities, {args.workers} worker processes, {os.cpu_count()} cores")
 
     with tempfile.TemporaryDirectory(prefix="bench-report-") as tmp:
-        floor, floor_wall = _batch(codes, Path(tmp) / "floor", TRIVIAL, args.workers)
-        reports, wall = _batch(codes, Path(tmp) / "reports", None, args.workers)
+        floor, floor_wall, floor_cpu = _batch(codes, Path(tmp) / "floor", TRIVIAL, args.workers)
+        reports, wall, cpu = _batch(codes, Path(tmp) / "reports", None, args.workers)
         sizes = {p.stem: p.stat().st_size for p in (Path(tmp) / "reports").glob("E*.html")}
 
     n = len(codes)
@@ -72,8 +82,13 @@ def main(argv: list[str] | None = None) -> int:
     worker = sorted(reports.job_seconds.items(), key=lambda kv: kv[1])
     names = dict(zip(table["authority_code"], table["authority_name"]))
     lsoas = dict(zip(table["authority_code"], table["n_lsoas"]))
-    print(f"floor (trivial notebook): {floor_wall:.1f} s for {n} = {per_floor:.2f} s per notebook")
-    print(f"reports:                  {wall:.1f} s for {n} = {per_report:.2f} s per report ({per_report / per_floor:.1f}x the floor)")
+    load = os.getloadavg()[0]
+    print(f"load average at the end: {load:.1f} on {os.cpu_count()} cores (other work on the machine inflates wall times)")
+    print(f"floor (trivial notebook): {floor_wall:.1f} s for {n} = {per_floor:.2f} s per notebook; CPU {floor_cpu / n:.2f} s per notebook")
+    print(
+        f"reports:                  {wall:.1f} s for {n} = {per_report:.2f} s per report ({per_report / per_floor:.1f}x the floor); "
+        f"CPU {cpu / n:.2f} s per report ({cpu / max(floor_cpu, 1e-9):.1f}x the floor's CPU)"
+    )
     if worker:
         median = statistics.median(s for _, s in worker)
         slow_code, slow_s = worker[-1]
@@ -83,6 +98,8 @@ def main(argv: list[str] | None = None) -> int:
     projected = per_report * len(every)
     label = "measured" if args.all else "projected"
     print(f"all {len(every)} authorities: {label} {projected:.0f} s ({projected / 60:.1f} min); target < {TARGET_ALL_S / 60:.0f} min: {'met' if projected < TARGET_ALL_S else 'NOT met'}")
+    ideal = cpu / n * len(every) / min(args.workers, os.cpu_count() or 1)
+    print(f"all {len(every)} on an otherwise idle machine (CPU seconds / {min(args.workers, os.cpu_count() or 1)} cores): about {ideal:.0f} s ({ideal / 60:.1f} min)")
     if floor.failed or reports.failed:
         for code, failure in {**floor.failed, **reports.failed}.items():
             print(f"FAILED {code}: {failure.describe()}", file=sys.stderr)
