@@ -176,9 +176,8 @@ def combine_registers(
     spine (names, postcodes, status, ages, gender, religious character, admissions), then the
     London Schools Atlas 2016, then the 2013 state-funded list (whose LA names also give the LA
     number of schools only in the London Schools Atlas, which names authorities but gives no
-    numbers). Schools in none of the files that
-    name them (the 2019 census has no names) take their name from the register links, where a
-    predecessor or successor names them.
+    numbers). Schools in none of the files that name them (the 2019 census has no names) take
+    their name from the register links, where a predecessor or successor names them.
 
     Status (``is_open``) is as at the January 2019 census day (``census_date``), the newest
     register covering every school: a school is open when it is in the 2019 census (it had pupils
@@ -240,7 +239,7 @@ def combine_registers(
     out["phase_of_education"] = _first(s(pc, "phase_of_education"), s(lsa, "phase_of_education"), _phase_from_spine(sp), _phase_from_census(s(ce, "census_school_type")))
     out["census_school_type"] = s(ce, "census_school_type")
     out["minor_group"] = s(sp, "minor_group")
-    out["in_census"] = ce["census_school_type"].notna() if "census_school_type" in ce else False
+    out["in_census"] = _isin(urns, census["urn"])
     out["in_spine"] = _isin(urns, spine["urn"])
     out["in_school_postcodes"] = _isin(urns, school_postcodes["urn"])
     out["in_london_schools_atlas"] = _isin(urns, london["urn"])
@@ -417,6 +416,7 @@ def match_capacity(
     second = cand[cand.duplicated("laestab", keep="first")].drop_duplicates("laestab", keep="first").set_index("laestab")
     how = np.where(n.loc[first.index] == 1, "unique", "")
     nxt = second.reindex(first["laestab"])
+
     def beats(column: str) -> np.ndarray:
         return first[column].astype(bool).to_numpy() & ~nxt[column].fillna(False).astype(bool).to_numpy()
 
