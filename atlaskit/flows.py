@@ -29,8 +29,8 @@ published for it. Observed schools' totals include sixth formers while modelled 
 aged 11-15: the likelihood and the validation use each school's *shares*, never its scale.
 
 Primary flows are not published anywhere. The primary model uses the secondary model's form
-with its decay re-calibrated so that the modelled mean primary trip in London is the observed
-mean secondary trip times the ratio of the national average trips to school by age in the
+with its decay re-calibrated so that the modelled mean primary trip in England is the modelled
+mean secondary trip in England times the ratio of the national average trips to school by age in the
 National Travel Survey 2014 (Department for Transport, NTS factsheet "Travel to school", 2014:
 1.6 miles for children aged 5-10, 3.4 miles for ages 11-16): :data:`NTS_PRIMARY_TO_SECONDARY_TRIP_RATIO`.
 That is an assumption, stated wherever primary flows are shown.
@@ -62,8 +62,9 @@ NTS_PRIMARY_TO_SECONDARY_TRIP_RATIO = 1.6 / 3.4
 #: Sentence shown with primary flows wherever they appear (app, report, CLI, validation).
 PRIMARY_ASSUMPTION = (
     "Primary flows are modelled only: no primary flows are published. Their distance decay is set so that the mean "
-    "modelled primary trip is 1.6/3.4 of the observed mean secondary trip (National Travel Survey 2014: average trip "
-    "to school 1.6 miles at ages 5-10, 3.4 miles at ages 11-16)."
+    "modelled primary trip in England is 1.6/3.4 of the mean modelled secondary trip, the secondary model being "
+    "calibrated on the observed London flows (National Travel Survey 2014: average trip to school 1.6 miles at ages "
+    "5-10, 3.4 miles at ages 11-16)."
 )
 #: Ages of the children of each phase (single years, at mid-year).
 PHASE_AGES: Mapping[str, tuple[int, ...]] = MappingProxyType({"primary": tuple(range(4, 11)), "secondary": tuple(range(11, 16))})
@@ -1428,8 +1429,9 @@ def model_england(
     Secondary: the model is fitted by censored maximum likelihood on the published 2015 London
     flows (2015 schools and rolls), then applied to ``year``'s children and schools. Primary: the
     secondary model without secondary-only terms, its decay scaled so that the mean modelled
-    primary trip of London's children is :data:`NTS_PRIMARY_TO_SECONDARY_TRIP_RATIO` times the
-    mean modelled secondary trip (National Travel Survey 2014: 1.6 vs 3.4 miles). See
+    primary trip in England is :data:`NTS_PRIMARY_TO_SECONDARY_TRIP_RATIO` times the mean
+    modelled secondary trip in England (National Travel Survey 2014, national averages: 1.6 vs
+    3.4 miles). See
     :data:`PRIMARY_ASSUMPTION`.
 
     Args:
@@ -1466,9 +1468,8 @@ def model_england(
             keep = [f for f in secondary.features if f not in SECONDARY_ONLY_FEATURES]
             idx = [secondary.features.index(f) for f in keep]
             base = FitResult(secondary.name, tuple(keep), secondary.params[idx], secondary.constraint, np.nan, 0.0, True, 0, secondary.std_errors[idx])
-            target = diag["secondary_mean_trip_km_london"] * NTS_PRIMARY_TO_SECONDARY_TRIP_RATIO
-            london_system = build_system(origins[london], dest, k=K_NEAREST[phase])
-            result = calibrate_decay_to_trip_length(london_system, base, target)
+            target = diag["secondary_mean_trip_km_england"] * NTS_PRIMARY_TO_SECONDARY_TRIP_RATIO
+            result = calibrate_decay_to_trip_length(system, base, target)
             primary = result
         flows = predict(system, result)
         modelled[phase] = flows
