@@ -719,18 +719,20 @@ _POSTCODE = re.compile(r"^[A-Z]{1,2}\d[A-Z\d]?\s*(\d[A-Z]{2})?$")
 
 
 def search_schools(schools: pd.DataFrame, query: str, limit: int = 20, min_score: float = 70.0) -> pd.DataFrame:
-    """Find schools by URN, postcode (full or outward code) or name (substring, then fuzzy).
+    """Find schools by URN, DfE number, postcode (full or outward code) or name (substring, then fuzzy).
 
     Args:
-        schools: rows with urn, school_name, postcode (e.g. the store's ``schools`` table).
-        query: a URN (``"100000"``), a postcode (``"EC3A 5DE"``, ``"ec3a5de"``, ``"EC3A"``) or
-            part of a name (case and accents of spacing ignored; typos tolerated).
+        schools: rows with urn, school_name, postcode and optionally laestab (e.g. the store's
+            ``schools`` table).
+        query: a URN (``"100000"``), a DfE number (LAEstab ``"2013614"`` or ``"201/3614"``), a
+            postcode (``"EC3A 5DE"``, ``"ec3a5de"``, ``"EC3A"``) or part of a name (case and
+            spacing ignored; typos tolerated).
         limit: the most rows to return.
         min_score: the lowest fuzzy-match score (0-100) kept for name searches.
 
     Returns:
-        The matching rows of ``schools`` (all columns) plus ``match`` (``urn``, ``postcode``,
-        ``name``, ``fuzzy``) and ``score`` (100 exact ... ``min_score``), best first (open
+        The matching rows of ``schools`` (all columns) plus ``match`` (``urn``, ``laestab``,
+        ``postcode``, ``name``, ``fuzzy``) and ``score`` (100 exact ... ``min_score``), best first (open
         schools before closed ones at equal score); empty when nothing matches or the query is blank.
     """
     text = (query or "").strip()
@@ -740,8 +742,12 @@ def search_schools(schools: pd.DataFrame, query: str, limit: int = 20, min_score
     upper = re.sub(r"\s+", " ", text.upper())
     parts: list[pd.DataFrame] = []
     if re.fullmatch(r"\d{5,7}", text):
-        hit = schools[schools["urn"].astype("string") == text]
+        hit = schools[(schools["urn"].astype("string") == text).fillna(False).astype(bool)]
         parts.append(hit.assign(match="urn", score=100.0))
+    number = re.fullmatch(r"(\d{3})\s*[/-]?\s*(\d{4})", text)
+    if number and "laestab" in schools:
+        hit = schools[(schools["laestab"].astype("string") == number.group(1) + number.group(2)).fillna(False).astype(bool)]
+        parts.append(hit.assign(match="laestab", score=100.0))
     if _POSTCODE.match(upper):
         compact = upper.replace(" ", "")
         postcodes = schools["postcode"].astype("string").str.upper()
@@ -755,7 +761,7 @@ def search_schools(schools: pd.DataFrame, query: str, limit: int = 20, min_score
     if contains.any():
         starts = names.str.lower().str.startswith(needle)
         parts.append(schools[contains].assign(match="name", score=np.where(starts[contains], 99.0, 95.0)))
-    exact = sum(len(p) for p in parts if p["match"].iloc[:1].isin(["urn", "postcode"]).any()) if parts else 0
+    exact = sum(len(p) for p in parts if p["match"].iloc[:1].isin(["urn", "laestab", "postcode"]).any()) if parts else 0
     if len(needle) >= 3 and contains.sum() < limit and not exact:
         from rapidfuzz import fuzz, process, utils
 

@@ -410,9 +410,9 @@ def _directory():
          "school_name": S(["Sir John Cass's Foundation Primary School", "City of London School for Girls", "St Paul's Cathedral School",
                            "Argyle Primary School", "Argyle Primary School"]),
          "postcode": S(["EC3A 5DE", "EC2Y 8BB", "EC4M 9AD", "WC1H 9EG", "WC1H 9EH"]),
-         "is_open": [True, True, True, False, True]}
+         "is_open": [True, True, True, False, True], "laestab": S(["2013614", "2016005", "2016006", "2022019", "2022020"])}
     ).pipe(
-        lambda d: pd.concat([d, pd.DataFrame({"urn": S(["100005"]), "school_name": S([pd.NA]), "postcode": S([pd.NA]), "is_open": [True]})], ignore_index=True)
+        lambda d: pd.concat([d, pd.DataFrame({"urn": S(["100005"]), "school_name": S([pd.NA]), "postcode": S([pd.NA]), "is_open": [True], "laestab": S([pd.NA])})], ignore_index=True)
     )  # fmt: skip
 
 
@@ -421,6 +421,9 @@ def test_search_by_urn_and_postcode():
     assert sch.search_schools(d, "100002")["urn"].tolist() == ["100002"]
     hit = sch.search_schools(d, "ec3a5de")
     assert hit["urn"].iloc[0] == "100000" and hit["match"].iloc[0] == "postcode"
+    for number in ("2013614", "201/3614", "201 3614"):
+        hit = sch.search_schools(d, number)
+        assert hit["urn"].tolist() == ["100000"] and hit["match"].iloc[0] == "laestab"
     outward = sch.search_schools(d, "WC1H")
     assert set(outward["urn"]) == {"100003", "100004"}
 
