@@ -159,3 +159,13 @@ def test_flows_notebook_runs(store, tmp_path):
     assert not errors
     text = json.dumps(nb)
     assert "National Travel Survey 2014" in text and "destination choice" in text
+
+
+def test_cli_validate_flows_prints_the_table(store, monkeypatch):
+    from atlaskit import flows as fl
+
+    monkeypatch.setattr(fl, "VALIDATION_MODELS", fl.VALIDATION_MODELS[:1])
+    code, out = _run_cli(["validate", "flows", "--folds", "1"])
+    assert code == 0
+    assert "production-constrained gravity, exp" in out and "nearest school" in out
+    assert "Kensington" in out and "National Travel Survey 2014" in out
