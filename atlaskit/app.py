@@ -236,7 +236,8 @@ class AtlasApp(widgets.VBox):
         self.schools_layer = ipyleaflet.GeoJSON(
             data={"type": "FeatureCollection", "features": []},
             name="Schools",
-            point_style={"radius": 6, "weight": 1.5, "fillOpacity": 0.95, "className": mapping.SCHOOL_CLASS},
+            # markerPane: above the areas however often they are redrawn
+            point_style={"radius": 6, "weight": 1.5, "fillOpacity": 0.95, "className": mapping.SCHOOL_CLASS, "pane": "markerPane"},
         )
         map_kwargs = dict(center=(51.5, -0.12), zoom=11, scroll_wheel_zoom=True, layout=widgets.Layout(height=map_height, width="100%"))
         self.map = ipyleaflet.Map(**map_kwargs)

@@ -38,6 +38,8 @@ __all__ = [
     "children_of_phase",
     "layer_values",
     "classify",
+    "quantile_bins",
+    "bin_values",
     "base_features",
     "styled_collection",
     "legend_items",
@@ -118,7 +120,7 @@ class LayerSpec:
         key: identifier used by the app (``children``, ``imd``, ``idaci``, ``catchment``, ``demand``).
         label: the name shown in the layer picker.
         units: what a value means, shown in the legend.
-        scheme: mapclassify scheme (``Quantiles``, ``NaturalBreaks``, ``UserDefined`` for deciles).
+        scheme: mapclassify scheme (``Quantiles``, or ``UserDefined`` for fixed deciles).
         colours: the colour ramp, one colour per class (low to high).
         note: a sentence under the legend (sources, caveats).
     """
@@ -160,7 +162,7 @@ LAYERS: dict[str, LayerSpec] = {
         "catchment",
         "Pupils of the selected school",
         "pupils living in each area",
-        "NaturalBreaks",
+        "Quantiles",
         tuple(_PURPLES),
         "Solid outline: observed (published counts, fewer than 3 not shown). "
         "Dashed outline: modelled estimate, rounded.",
@@ -191,7 +193,7 @@ class Classes:
 
     Attributes:
         layer: the layer key.
-        bins: upper bound of each class (from mapclassify), ascending.
+        bins: upper bound of each class (mapclassify's rules), ascending.
         colours: one colour per class.
         labels: one legend label per class.
         units: text for the legend heading.
@@ -275,8 +277,28 @@ def _format_number(value: float) -> str:
     return f"{value:,.1f}"
 
 
+def quantile_bins(values: np.ndarray, k: int) -> np.ndarray:
+    """Return the upper bounds of ``k`` quantile classes, exactly as ``mapclassify.Quantiles`` computes them.
+
+    mapclassify's algorithm (``classifiers.quantile``: percentiles at ``100/k, 200/k ... 100`` with
+    linear interpolation, duplicates collapsed) in numpy alone: importing mapclassify pulls in
+    ``scipy.stats`` and ``matplotlib.pyplot`` (about 4 s per kernel on this machine, most of a
+    Voilà kernel's start-up). ``tests/test_mapping.py`` checks the two agree.
+    """
+    w = 100.0 / k
+    pct = np.arange(w, 100 + w, w)
+    pct[-1] = min(pct[-1], 100.0)
+    return np.unique(np.percentile(values, pct[:k]))
+
+
+def bin_values(values: np.ndarray, bins: Sequence[float]) -> np.ndarray:
+    """Return each value's class (``bins`` are upper bounds, as ``mapclassify.classifiers.bin1d``)."""
+    bounds = np.asarray(bins, dtype="float64")
+    return np.minimum(np.searchsorted(bounds, values, side="left"), len(bounds) - 1)
+
+
 def classify(values: pd.Series, layer: str, k: int = 5, units: str | None = None) -> Classes:
-    """Classify a layer's values with mapclassify and attach colours and legend labels.
+    """Classify a layer's values (mapclassify's Quantiles / UserDefined rules) with colours and legend labels.
 
     Args:
         values: one value per area, indexed by ``lsoa11_code`` (NaN = no data).
@@ -290,8 +312,6 @@ def classify(values: pd.Series, layer: str, k: int = 5, units: str | None = None
     Raises:
         ValueError: an unknown layer.
     """
-    import mapclassify
-
     if layer not in LAYERS:
         raise ValueError(f"unknown layer {layer!r}; choose one of {', '.join(LAYERS)}")
     spec = LAYERS[layer]
@@ -303,25 +323,15 @@ def classify(values: pd.Series, layer: str, k: int = 5, units: str | None = None
     if spec.scheme == "UserDefined":  # deciles 1..10, fixed classes
         bins = tuple(float(b) for b in range(1, 11))
         if finite.any():
-            yb[finite] = mapclassify.UserDefined(arr[finite], bins=list(bins)).yb
+            yb[finite] = bin_values(arr[finite], bins)
         labels = tuple(["1 (most deprived)"] + [str(b) for b in range(2, 10)] + ["10 (least deprived)"])
         return Classes(layer, bins, spec.colours, labels, heading, yb, numeric.index)
     present = arr[finite]
     if present.size == 0:
         return Classes(layer, (), (), (), heading, yb, numeric.index)
-    distinct = np.unique(present)
-    n = int(min(k, len(distinct), len(spec.colours)))
-    if n <= 1:
-        bins = (float(distinct.max()),)
-        yb[finite] = 0
-    else:
-        scheme = getattr(mapclassify, spec.scheme)
-        try:
-            classifier = scheme(present, k=n)
-        except Exception:  # NaturalBreaks can fail on tiny samples: fall back to quantiles
-            classifier = mapclassify.Quantiles(present, k=n)
-        bins = tuple(float(b) for b in classifier.bins)
-        yb[finite] = classifier.yb
+    n = int(min(k, len(spec.colours)))
+    bins = tuple(float(b) for b in quantile_bins(present, n))
+    yb[finite] = bin_values(present, bins)
     colours = _pick_colours(spec.colours, len(bins))
     lower = [float(present.min())] + list(bins[:-1])
     labels = []
@@ -605,15 +615,25 @@ def school_profile(school: pd.Series | dict) -> dict[str, str]:
     return profile
 
 
+def _rows_html(rows) -> str:
+    """Return label/value pairs as a two-column table (row headers), escaped."""
+    body = "".join(
+        f'<tr><th scope="row" style="text-align:left;vertical-align:top;padding:0 0.6em 0.2em 0">{html.escape(str(k))}</th>'
+        f'<td style="vertical-align:top;padding:0 0 0.2em 0">{html.escape(str(v))}</td></tr>'
+        for k, v in rows
+    )
+    return f'<table style="border-collapse:collapse;margin:0"><tbody>{body}</tbody></table>'
+
+
 def school_profile_html(school: pd.Series | dict) -> str:
     """Return the profile panel of a school as escaped HTML (a heading, a definition list, links)."""
     name = html.escape(_clean(school.get("school_name")) or "School")
-    items = "".join(f"<dt style='font-weight:bold'>{html.escape(k)}</dt><dd style='margin:0 0 0.3em 0'>{html.escape(v)}</dd>" for k, v in school_profile(school).items())
+    items = _rows_html(school_profile(school).items())
     urn = int(school.get("urn"))
     links = "".join(
         f'<li><a href="{html.escape(url.format(urn=urn))}" target="_blank" rel="noopener noreferrer">{html.escape(label)}</a></li>' for label, url in SCHOOL_LINKS
     )
-    return f'<div class="atlas-profile"><h3 style="font-size:1.1em;margin:0 0 0.3em 0">{name}</h3><dl style="margin:0">{items}</dl><ul>{links}</ul></div>'
+    return f'<div class="atlas-profile"><h3 style="font-size:1.1em;margin:0 0 0.3em 0">{name}</h3>{items}<ul>{links}</ul></div>'
 
 
 # ---------------------------------------------------------------------------------------------
@@ -735,8 +755,8 @@ def summary_html(school_name: str, summary: dict) -> str:
         ("Areas", f"{summary.get('areas', 0):,}"),
         ("Source", str(summary.get("source", ""))),
     ]
-    items = "".join(f"<dt style='font-weight:bold'>{html.escape(k)}</dt><dd style='margin:0 0 0.3em 0'>{html.escape(v)}</dd>" for k, v in rows)
-    return f'<div class="atlas-summary"><h3 style="font-size:1em;margin:0 0 0.3em 0">Where pupils of {html.escape(school_name)} live</h3><dl style="margin:0">{items}</dl></div>'
+    items = _rows_html(rows)
+    return f'<div class="atlas-summary"><h3 style="font-size:1em;margin:0 0 0.3em 0">Where pupils of {html.escape(school_name)} live</h3>{items}</div>'
 
 
 def destinations_html(area_label: str, destinations: pd.DataFrame, names: dict[int, str], limit: int = 10) -> str:

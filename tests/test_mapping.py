@@ -48,6 +48,20 @@ def test_classify_quantiles_every_value_has_a_class_and_colour(town):
     assert set(colours.drop(colours.index[3])) <= set(classes.colours)
 
 
+@pytest.mark.parametrize("k", [3, 5])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_quantile_classes_match_mapclassify(k, seed):
+    import mapclassify
+
+    rng = np.random.default_rng(seed)
+    y = np.round(rng.lognormal(3, 1, 200))
+    reference = mapclassify.Quantiles(y, k=k)
+    np.testing.assert_allclose(mapping.quantile_bins(y, k), reference.bins)
+    np.testing.assert_array_equal(mapping.bin_values(y, reference.bins), reference.yb)
+    deciles = rng.integers(1, 11, 50).astype(float)
+    np.testing.assert_array_equal(mapping.bin_values(deciles, range(1, 11)), mapclassify.UserDefined(deciles, bins=list(range(1, 11))).yb)
+
+
 def test_classify_deciles_are_fixed_and_labelled():
     values = pd.Series([1.0, 10.0, 5.0], index=["a", "b", "c"])
     classes = mapping.classify(values, "imd")
