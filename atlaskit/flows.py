@@ -328,6 +328,9 @@ class FlowSystem:
         origin_attributes: (n_o, ...) DataFrame of origin attributes (``idaci``: the LSOA's income
             deprivation affecting children score, centred on England's mean) used in interactions
             ``<term>_x_origin_<attribute>``.
+        constrained: (n_d,) bool, the schools a doubly constrained model balances to their size
+            (None: all). In a sub-system (London and its surroundings) schools near its edge lose
+            origins outside it; they are left unconstrained rather than filled from inside.
     """
 
     origin_codes: np.ndarray
@@ -341,6 +344,7 @@ class FlowSystem:
     distance_km: np.ndarray
     segments: tuple = ()
     origin_attributes: pd.DataFrame | None = None
+    constrained: np.ndarray | None = None
     _features: dict = field(default_factory=dict, repr=False)
 
     @property
@@ -417,7 +421,7 @@ class FlowSystem:
         return FlowSystem(
             self.origin_codes, np.asarray(origins, dtype="float64"), self.origin_authority, self.destination_ids, self.destinations,
             self.destination_authority, self.destination_attributes, self.col, self.distance_km, self.segments,
-            self.origin_attributes, self._features,
+            self.origin_attributes, self.constrained, self._features,
         )
 
 
@@ -428,6 +432,7 @@ def build_system(
     children_column: str = "children",
     size_column: str = "pupils",
     sex_segments: bool = True,
+    constrained: np.ndarray | None = None,
 ) -> FlowSystem:
     """Build a :class:`FlowSystem` of each origin's ``k`` nearest destinations (scipy cKDTree).
 
@@ -443,6 +448,7 @@ def build_system(
         sex_segments: when destinations have a ``gender`` column (``boys``/``girls``/``mixed``),
             split each origin's children half girls, half boys, each choosing only schools that
             admit them (see :attr:`FlowSystem.segments`).
+        constrained: (n_d,) bool, schools balanced by doubly constrained models (default all).
 
     Returns:
         The system, with distances in km.
@@ -496,6 +502,7 @@ def build_system(
         distance_km=dist,
         segments=segments,
         origin_attributes=origin_attrs,
+        constrained=None if constrained is None else np.asarray(constrained, dtype=bool),
     )
 
 
@@ -604,9 +611,16 @@ def balance(
     origins = system.origins * origin_participation(system, features, params)
     reachable = np.bincount(system.col.ravel(), minlength=len(system.destinations)) > 0
     active = reachable & (system.destinations > 0)
-    target = system.destinations * (origins.sum() / max(system.destinations[active].sum(), 1e-12))
+    free = active.copy()  # reachable schools left unconstrained (edge of a sub-system)
+    if system.constrained is not None:
+        active &= system.constrained
+        free &= ~system.constrained
+    else:
+        free[:] = False
+    target = system.destinations * (origins.sum() / max(system.destinations[active | free].sum(), 1e-12))
     logb = np.zeros(len(target)) if log_balancing is None else log_balancing.copy()
-    logb[~active] = UTILITY_FLOOR * 2
+    logb[~(active | free)] = UTILITY_FLOOR * 2
+    logb[free] = 0.0
     base = _utility(system, features, params, None)
     err = np.inf
     iteration = 0
@@ -621,7 +635,8 @@ def balance(
         if err < tol:
             break
         logb[active] += np.clip(np.log(ratio[active]), -5, 5)
-        logb[active] -= np.median(logb[active])  # the factors are defined up to a constant
+        if not free.any():
+            logb[active] -= np.median(logb[active])  # the factors are defined up to a constant
         logb[active] = np.clip(logb[active], -LOG_BALANCING_BOUND, LOG_BALANCING_BOUND)
     return logb, iteration, err
 
@@ -1363,6 +1378,14 @@ def schools_open_in(schools: pd.DataFrame, date: str) -> np.ndarray:
     return pd.to_numeric(schools.loc[ok, "urn"], errors="coerce").dropna().astype("int64").to_numpy()
 
 
+def interior_schools(destinations: pd.DataFrame, observed_schools: pd.DataFrame, radius_km: float, margin_km: float = 5.0) -> np.ndarray:
+    """Return (n_d,) True for schools within ``radius_km - margin_km`` of an observed school (inside a sub-system)."""
+    from scipy.spatial import cKDTree
+
+    dist, _ = cKDTree(observed_schools[["easting", "northing"]].to_numpy()).query(destinations[["easting", "northing"]].to_numpy())
+    return dist <= (radius_km - margin_km) * 1000.0
+
+
 def calibration_system(lsoas: pd.DataFrame, schools: pd.DataFrame, observed_flows: pd.DataFrame, k: int = K_NEAREST["secondary"], radius_km: float = CALIBRATION_RADIUS_KM) -> tuple[FlowSystem, ObservedCells]:
     """Return the secondary system for calibration (2015 schools and rolls) around the observed schools.
 
@@ -1387,7 +1410,7 @@ def calibration_system(lsoas: pd.DataFrame, schools: pd.DataFrame, observed_flow
         raise ModelError("none of the observed schools is among the located secondary schools")
     dist, _ = cKDTree(at[["easting", "northing"]].to_numpy()).query(origins[["easting", "northing"]].to_numpy())
     near = origins[dist <= radius_km * 1000.0]
-    system = build_system(near, dest, k=k)
+    system = build_system(near, dest, k=k, constrained=interior_schools(dest, at, radius_km))
     return system, align_observed(system, observed_flows)
 
 
@@ -1570,7 +1593,8 @@ def validate(
     dest19, _ = phase_destinations(schools, "secondary", "pupils_2019")
     origins19, _ = with_participation(phase_origins(lsoas, "secondary"), dest19)
     origins19 = origins19[origins19["lsoa11_code"].isin(system.origin_codes)]
-    system19 = build_system(origins19, dest19, k=system.k)
+    at19 = dest19[dest19["urn"].isin(system.destination_ids[observed.schools])]
+    system19 = build_system(origins19, dest19, k=system.k, constrained=interior_schools(dest19, at19, CALIBRATION_RADIUS_KM))
     cb = cross_border[(cross_border["phase"] == "secondary") & (cross_border["academic_year"] == cross_border_year)]
     dfe = cb.assign(dfe_share_outside=cb["school_outside_la"].astype("float64") / cb["resident_pupils"].astype("float64"))[["authority_code", "la_name", "dfe_share_outside"]]
 
