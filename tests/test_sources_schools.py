@@ -280,3 +280,18 @@ def test_establishment_types_one_row_per_type(tmp_path):
     frame = src.read_establishment_types(tmp_path, verify=False)
     assert frame["type_code"].tolist() == ["18", "31", "1"]
     assert frame.set_index("type_code").loc["31", "type_group_name"] == "Colleges"
+
+
+def test_codepoint_parses_only_the_areas_asked_for(tmp_path):
+    _codepoint_zip(
+        tmp_path,
+        {
+            "b.csv": '"B1 1AY",10,406523,286448,"E92000001","","","","",""\n',
+            "zz.csv": "not,a,code-point,file\n",  # would fail to parse: it must not be read
+        },
+    )
+    frame = src.read_codepoint(tmp_path, postcodes=pd.Series(["B1 1AY"]), verify=False)
+    assert frame["postcode"].tolist() == ["B1 1AY"] and frame["northing"].tolist() == [286448]
+    assert src.read_codepoint(tmp_path, postcodes=pd.Series(["EH1 1AA"]), verify=False).empty
+    with pytest.raises(DataFormatError):
+        src.read_codepoint(tmp_path, verify=False)

@@ -612,7 +612,8 @@ def read_codepoint(data_dir: Path | None = None, postcodes: pd.Series | None = N
 
     Args:
         data_dir: raw data folder (default ``config.data_dir()``).
-        postcodes: if given, keep only these postcodes (any spacing or case).
+        postcodes: if given, keep only these postcodes (any spacing or case); only their
+            postcode areas' files are parsed.
         verify: check the file's sha256 against the manifest.
 
     Returns:
@@ -633,12 +634,18 @@ def read_codepoint(data_dir: Path | None = None, postcodes: pd.Series | None = N
             members = sorted(n for n in archive.namelist() if n.startswith("Data/CSV/") and n.lower().endswith(".csv"))
             if not members:
                 raise DataFormatError(f"{CODEPOINT}: no Data/CSV/*.csv members; is this the Code-Point Open CSV download?")
+            if postcodes is not None:  # only the postcode areas asked for (one file per area: ab.csv, b.csv...)
+                areas = set(postcodes.dropna().astype(str).str.upper().str.extract(r"^\s*([A-Z]{1,2})\d", expand=False).dropna().str.lower())
+                members = [n for n in members if n[len("Data/CSV/") : -len(".csv")].lower() in areas]
             header_name = next((n for n in archive.namelist() if n.endswith("Code-Point_Open_Column_Headers.csv")), None)
             if header_name:
                 short = archive.read(header_name).decode("utf-8-sig").splitlines()[0].split(",")
                 if [s.strip() for s in short[:4]] != _CODEPOINT_COLUMNS[:4]:
                     raise DataFormatError(f"{CODEPOINT}: column headers {short[:4]} are not {_CODEPOINT_COLUMNS[:4]}")
             blob = b"".join(archive.read(n).rstrip(b"\r\n") + b"\n" for n in members)
+        if not members:
+            return pd.DataFrame({"postcode": pd.Series(dtype="string"), "positional_quality": pd.Series(dtype="Int64"),
+                                 "easting": pd.Series(dtype="float64"), "northing": pd.Series(dtype="float64")})  # fmt: skip
     except zipfile.BadZipFile as exc:
         raise DataFormatError(f"{CODEPOINT}: not a readable zip ({exc}); download it again") from exc
     try:
