@@ -170,28 +170,38 @@ def _format_cell(value: Any) -> tuple[str, bool]:
 _NUMBER_TEXT = re.compile(r"^[<>~-]?[\d,]+(\.\d+)?%?$")
 
 
-def table_block(frame: pd.DataFrame, caption: str = "", title: str | None = None) -> Block:
-    """Render a DataFrame as a plain HTML table (numbers right-aligned, thousands separated).
+def table_block(frame: pd.DataFrame, caption: str = "", title: str | None = None, text_columns: Sequence[str] = ()) -> Block:
+    """Render a DataFrame as a plain HTML table (numeric columns right-aligned, thousands separated).
+
+    A column is right-aligned when every value in it is a number or a formatted count
+    (``"1,234"``, ``"<3"``); codes and years stay text (left-aligned) when named in
+    ``text_columns`` or mixed with words. Web addresses become links showing their site.
 
     Args:
         frame: the table (its index is not shown).
         caption: caption above the table.
         title: an optional ``<h2>`` heading.
+        text_columns: columns always shown as text (codes such as a planning-area number).
     """
+    from urllib.parse import urlsplit
+
     head = f"<h2>{_esc(title)}</h2>" if title else ""
     cap = f"<caption>{_esc(caption)}</caption>" if caption else ""
     columns = "".join(f"<th>{_esc(c)}</th>" for c in frame.columns)
+    formatted = [[_format_cell(v) for v in frame.iloc[:, j]] for j in range(frame.shape[1])]
+    numeric = [
+        name not in text_columns and all(num for text, num in col if text) and any(text for text, _ in col)
+        for name, col in zip(frame.columns, formatted)
+    ]
     rows = []
-    for record in frame.itertuples(index=False):
+    for i in range(len(frame)):
         cells = []
-        for value in record:
-            text, numeric = _format_cell(value)
+        for j in range(frame.shape[1]):
+            text = formatted[j][i][0]
             if text.startswith(("https://", "http://")) and " " not in text:  # a page: link it, show its site
-                from urllib.parse import urlsplit
-
                 cells.append(f'<td><a href="{_esc(text)}">{_esc(urlsplit(text).netloc)}</a></td>')
             else:
-                cells.append(f'<td class="num">{_esc(text)}</td>' if numeric else f"<td>{_esc(text)}</td>")
+                cells.append(f'<td class="num">{_esc(text)}</td>' if numeric[j] else f"<td>{_esc(text)}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
     html = f'{head}<table class="atlas-table">{cap}<thead><tr>{columns}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
     return Block(html, f"{title or caption}\n{frame.to_string(index=False)}")
@@ -1061,6 +1071,7 @@ def demand_section(ctx: ReportContext) -> Block:
             f"{ctx.phase.capitalize()} pupils projected per planning area (SCAP 2015 planning areas; schools without one are grouped "
             f"with schools within 3 km) from modelled flows and small-area children, against the places of its schools (May 2015).",
             title=title,
+            text_columns=("planning area",),
         )
         if result.problems:
             out += Block('<p class="atlas-note">' + "; ".join(_esc(p) for p in result.problems) + "</p>", "; ".join(result.problems))
