@@ -49,7 +49,7 @@ Tables (CRS EPSG:27700, British National Grid metres, unless said):
     ks2_pupils, ks2_rwm_expected_pct, ks4_pupils, ks4_attainment8, ks4_progress8,
     easting, northing, located_by (``codepoint``, ``london_schools_atlas``,
     ``codepoint_predecessor`` (postcode of the school it succeeded), <NA>),
-    lsoa11_code, lsoa_authority_code, geometry (Point, 27700; empty when unlocated);
+    lsoa11_code, lsoa_authority_code, geometry (Point, 27700; null (None) when unlocated);
     then la_number_authority_code, authority_source (``lsoa``/``la_number``), located_postcode,
     lsoa_match (``within``/``nearest``), lsoa_distance_m, census_school_type, minor_group,
     status_code, open_date, close_date, religious_character, admissions_policy, has_sixth_form,

@@ -103,7 +103,8 @@ def test_every_located_school_lies_in_its_lsoa(schools, store):
     distance = shapely.distance(polygons[~within], points[~within])
     assert np.allclose(distance, located.loc[~within, "lsoa_distance_m"], atol=1.0)
     assert (located["lsoa_authority_code"].to_numpy() == lsoas["authority_code"].reindex(located["lsoa11_code"]).to_numpy()).all()
-    # the geometry column is the same point
+    # the geometry column is the same point, and null exactly where the school is unlocated
+    assert (schools.geometry.isna().to_numpy() == schools["located_by"].isna().to_numpy()).all()
     assert np.allclose(located.geometry.x, located["easting"]) and np.allclose(located.geometry.y, located["northing"])
 
 
