@@ -362,6 +362,17 @@ def _default_load_parameters(path: Path) -> dict:
     return params.model_dump(mode="json") if hasattr(params, "model_dump") else dict(params)
 
 
+def _store_names() -> dict[str, str]:
+    """Authority names by code from the store (for failures whose parameter file could not be read), or {}."""
+    try:
+        from atlaskit.loaders import authorities
+
+        table = authorities()
+        return dict(zip(table["authority_code"], table["authority_name"]))
+    except Exception:  # noqa: BLE001 - names are a nicety on the index page
+        return {}
+
+
 def _read_state(out_dir: Path, code: str) -> dict | None:
     path = out_dir / STATE_DIR / f"{code}.json"
     try:
@@ -674,8 +685,9 @@ def run_batch(
         codes, out_dir, notebook, parameters_dir, force, kernel_name, start_timeout, execution_timeout, load_parameters
     )
     result = BatchResult(out_dir=out_dir, skipped=skipped)
+    known = _store_names() if failures else {}
     for code, failure in failures.items():
-        _record_failure(out_dir, code, names.get(code, ""), failure)
+        _record_failure(out_dir, code, names.get(code) or known.get(code, ""), failure)
         result.failed[code] = failure
     try:
         with _Progress(len(jobs), progress, failed=len(failures), skipped=len(skipped)) as bar:
