@@ -366,6 +366,25 @@ def test_assign_lsoa_within_boundary_nearest_and_outside():
     assert len(out) == len(points)
 
 
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 30), st.integers(0, 30)), min_size=1, max_size=30))
+def test_assign_lsoa_each_point_gets_the_lowest_touching_polygon(cells):
+    """On a 3 x 3 grid of 100 m squares, points on a 10 m lattice (many on shared edges and corners)."""
+    grid = gpd.GeoDataFrame(
+        {"lsoa11_code": [f"E0100{9 - (3 * i + j)}" for i in range(3) for j in range(3)], "authority_code": ["A"] * 9},
+        geometry=[box(100 * i, 100 * j, 100 * (i + 1), 100 * (j + 1)) for i in range(3) for j in range(3)],
+        crs="EPSG:27700",
+    )
+    points = pd.DataFrame({"urn": S([str(k) for k in range(len(cells))]), "easting": [10.0 * x for x, _ in cells], "northing": [10.0 * y for _, y in cells]})
+    out, joins = sch.assign_lsoa(points, grid)
+    assert len(out) == len(points) and out["lsoa_match"].eq("within").all() and joins.empty
+    polygons = grid.set_index("lsoa11_code").geometry
+    for row, (x, y) in zip(out.itertuples(), cells):
+        point = gpd.points_from_xy([10.0 * x], [10.0 * y])[0]
+        touching = sorted(grid.loc[grid.intersects(point), "lsoa11_code"])
+        assert row.lsoa11_code == touching[0] and polygons[row.lsoa11_code].intersects(point)
+
+
 def test_assign_lsoa_needs_british_national_grid():
     with pytest.raises(DataFormatError, match="27700"):
         sch.assign_lsoa(pd.DataFrame({"urn": ["1"], "easting": [1.0], "northing": [1.0]}), _squares().to_crs(4326))
