@@ -13,12 +13,20 @@ production constraint). The utility ``u`` is a linear combination of named featu
 - plain **production-constrained gravity**: ``u = alpha log(size_j) - beta cost_ij``;
 - **doubly constrained** gravity: the same plus balancing factors ``log B_j`` iterated until each
   school's inflow equals its size (its pupils of the phase), Furness-style;
-- the **destination-choice (conditional logit)** model: doubly constrained, with distance decay
-  in both forms (exp and pow, a Tanner function), decay that differs for selective, faith and
-  single-sex schools (which draw from wider areas), and a penalty for crossing an authority
-  border. Destination-only attributes (Ofsted, Progress 8) are absorbed by the balancing factors
-  in a doubly constrained model; they are estimated in :data:`PRODUCTION_CHOICE_FEATURES`,
-  the production-constrained variant, and compared in ``atlas validate flows``.
+- the **destination-choice (conditional logit)** models: distance decay in both forms (exp and
+  pow together, a Tanner function), decay that differs for selective, faith (Catholic and
+  non-Christian apart) and single-sex schools (which draw from wider areas), a penalty for
+  crossing an authority border, steeper decay at full schools (which admit by distance), school
+  attributes as attractiveness (size, selective, faith, single-sex, Ofsted good or better,
+  Progress 8), competition between nearby schools through the choice set, and each LSOA's
+  propensity to use state-funded schools as a function of its deprivation (``origin_*`` terms,
+  see :func:`origin_participation`). In a doubly constrained model destination-only attributes
+  are absorbed by the balancing factors, so :data:`CHOICE_FEATURES` (doubly) keeps only pair
+  terms; :data:`FULL_CHOICE_FEATURES` (production-constrained) is the model the store uses
+  (:data:`FINAL_FEATURES`), chosen by ``atlas validate flows``.
+
+Girls and boys are separate segments of each LSOA (half each): neither chooses a single-sex
+school of the other sex (:attr:`FlowSystem.segments`).
 
 Calibration is by maximum likelihood on the published London flows (January 2015, secondary):
 for a pupil of school j, the probability of living in LSOA i is ``T[i, j] / sum_i T[i, j]``.
@@ -36,9 +44,11 @@ National Travel Survey 2014 (Department for Transport, NTS factsheet "Travel to 
 That is an assumption, stated wherever primary flows are shown.
 
 Children in independent schools or not in the school census (about 7% in England, more in London)
-are accounted for by a participation share per region: the pupils of the phase in state-funded
-schools of the region divided by its resident children of the phase (capped at 1); modelled
-flows start from ``children x share``, see :func:`participation_share`.
+are accounted for in two steps: a participation share per region (the pupils of the phase in
+state-funded schools of the region divided by its resident children of the phase, capped at 1;
+modelled flows start from ``children x share``, see :func:`participation_share`), then, within
+the region, the full model's ``origin_idaci`` terms move state-school pupils from affluent LSOAs
+(where more children attend independent schools) to deprived ones, estimated from the flows.
 """
 
 from __future__ import annotations
