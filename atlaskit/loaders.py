@@ -218,7 +218,8 @@ def load(code: str | int, buffer_km: float = 2.0, store_dir: Path | None = None)
             }
         )
     neighbour_codes = _neighbour_lsoas(authority_code, boundary.geometry.iloc[0], buffer_km, store_dir)
-    feeding = set(flows.loc[flows["urn"].isin(urns), "lsoa11_code"]) - set(own_codes)
+    # observed flows keep one row per school for its suppressed remainder, with no LSOA: not an area
+    feeding = set(flows.loc[flows["urn"].isin(urns), "lsoa11_code"].dropna()) - set(own_codes)
     neighbour_codes = sorted(set(neighbour_codes) | feeding)
     near = store.read_rows("lsoas", "lsoa11_code", neighbour_codes, None, store_dir) if neighbour_codes else own.iloc[:0]
     lsoas = pd.concat([own.assign(in_authority=True), near.assign(in_authority=False)], ignore_index=True)

@@ -74,7 +74,10 @@ def test_schools_csv_for_camden(store):
     assert len(frame) > 40
     assert frame["urn"].is_unique
     assert {"urn", "school_name", "phase", "pupils_2019", "capacity_2015", "ofsted_rating", "easting", "northing", "lsoa11_code"} <= set(frame.columns)
-    assert frame["lsoa11_code"].str.startswith("E01").mean() > 0.95
+    # census-only schools (nurseries, PRUs) have no address in any register; the rest all have an LSOA
+    located = frame["easting"].notna()
+    assert located.mean() > 0.9
+    assert frame.loc[located, "lsoa11_code"].str.startswith("E01").all()
 
 
 @pytest.mark.integration

@@ -63,7 +63,7 @@ def test_london_coordinate_disagreements_are_the_nine(registers):
 def test_every_register_urn_once(schools, registers):
     every = set()
     for frame in (registers["school_postcodes"], registers["spine"], registers["census"], registers["london_rows"]):
-        every |= set(frame["urn"])
+        every |= set(frame["urn"].astype("int64"))  # readers keep URNs as text; the store holds integers
     assert schools["urn"].is_unique
     assert set(schools["urn"]) == every
 
@@ -139,6 +139,7 @@ def test_capacity_rows_reconcile(schools, joins, data_dir):
 
 def test_results_and_inspections_joined(schools, joins, data_dir):
     for step, frame in [("ks2", src.read_ks2(data_dir)), ("ks4", src.read_ks4(data_dir)), ("ofsted", src.read_ofsted(data_dir))]:
+        frame = frame.assign(urn=frame["urn"].astype("int64"))  # readers keep URNs as text; the store holds integers
         orphans = set(frame.loc[~frame["urn"].isin(schools["urn"]), "urn"])
         assert orphans == set(joins.loc[joins["step"] == step, "urn"])  # results for unknown URNs are listed, not dropped
         with_result = {"ks2": "ks2_pupils", "ks4": "ks4_pupils", "ofsted": "ofsted_date"}[step]

@@ -129,6 +129,9 @@ def build(data_dir: Path, tables: dict | None = None) -> dict:
     names = register.set_index("urn")["school_name"]
     joins["school_name"] = joins["school_name"].fillna(joins["urn"].map(names)).astype("string")
 
+    # URNs are whole numbers everywhere in the store (flows, observed flows, joins), so tables join without casts.
+    out["urn"] = out["urn"].astype("int64")
+    joins["urn"] = pd.to_numeric(joins["urn"], errors="coerce").astype("Int64")
     return {"schools": out, "school_joins": joins, "_notes": _notes(out, joins, capacity, matched, time.perf_counter() - start)}
 
 
