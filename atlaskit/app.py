@@ -20,6 +20,8 @@ import html
 import logging
 import os
 import re
+import threading
+import time
 from collections.abc import Callable
 from urllib.parse import parse_qs
 
@@ -38,6 +40,11 @@ log = logging.getLogger(__name__)
 
 #: Environment variable set by ``atlas serve --authority`` for the kernels it preheats.
 SERVE_AUTHORITY_ENV = "ATLAS_SERVE_AUTHORITY"
+
+#: Seconds between keep-alive messages while a Voilà page has not yet drawn the app, and the
+#: longest such wait (see :meth:`AtlasApp.keep_alive_until_shown`).
+KEEP_ALIVE_EVERY_S = 3.0
+KEEP_ALIVE_MAX_S = 300.0
 
 _LSOA_CODE = re.compile(r"^E01\d{6}$", re.IGNORECASE)
 _PATHLIKE = re.compile(r"(?:[A-Za-z]:)?(?:[\\/][\w.\-~]+){2,}[\\/]?")
@@ -183,6 +190,8 @@ class AtlasApp(widgets.VBox):
         self._destination_urns: list[int] = []
         self._schools_mode = ""
         self._area_names: dict[str, str] = {}
+        self._keep_alive: threading.Thread | None = None
+        self._view_count = 0  # the frontend counts the views it draws (ipywidgets' _view_count)
 
         labels = [f"{r.authority_name} ({r.authority_code})" for r in self._authorities.itertuples(index=False)]
         self._label_to_code = dict(zip(labels, self._authorities["authority_code"]))
@@ -297,6 +306,38 @@ class AtlasApp(widgets.VBox):
         if authority is None or not str(authority).strip():
             return
         self.set_authority(authority)
+
+    def _repr_mimebundle_(self, **kwargs):
+        if "VOILA_BASE_URL" in os.environ:  # shown by Voilà: keep the kernel alive until the page draws it
+            self.keep_alive_until_shown()
+        return super()._repr_mimebundle_(**kwargs)
+
+    def keep_alive_until_shown(self, every_s: float = KEEP_ALIVE_EVERY_S, max_s: float = KEEP_ALIVE_MAX_S) -> None:
+        """Send a tiny message every few seconds until a browser has drawn the app (at most ``max_s``).
+
+        Voilà culls a kernel that has no page connected and no activity for ``cull_idle_timeout``.
+        Between the last cell and the page's websocket there is neither, and under load (10 pages
+        at once on 2 cores) that gap passed 30 s: the kernel was culled under its page ("Kernel
+        does not exist"). Each message counts as activity; the frontend's ``_view_count`` tells
+        when the app is drawn. A page closed before it connected stops the messages after
+        ``max_s``, and culling then reclaims the kernel.
+        """
+        if self._keep_alive is not None and self._keep_alive.is_alive():
+            return
+        started = time.monotonic()
+
+        def beat():
+            while not (self._view_count or 0) and time.monotonic() - started < max_s:
+                time.sleep(every_s)
+                if (self._view_count or 0) or self.comm is None:
+                    break
+                try:
+                    self.send({"event": "keep-alive"})
+                except Exception:  # noqa: BLE001 - a closing kernel: nothing to keep alive
+                    break
+
+        self._keep_alive = threading.Thread(target=beat, name="atlas-keep-alive", daemon=True)
+        self._keep_alive.start()
 
     # ------------------------------------------------------------------ public actions
 

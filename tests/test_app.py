@@ -219,3 +219,38 @@ def test_public_message_strips_paths():
 def test_app_needs_authority_table():
     with pytest.raises(ValueError, match="authority table"):
         AtlasApp(make_authority(), pd.DataFrame())
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+def test_notebook_runs_under_papermill(store, tmp_path):
+    """notebooks/atlas.ipynb under Papermill: the parameter picks the authority, no cell errors."""
+    import nbformat
+    import papermill
+
+    from atlaskit import config
+
+    out = tmp_path / "atlas-out.ipynb"
+    papermill.execute_notebook(
+        str(config.notebooks_dir() / "atlas.ipynb"), str(out), parameters={"authority": "E06000053"}, kernel_name="python3", progress_bar=False, cwd=str(tmp_path)
+    )
+    nb = nbformat.read(out, as_version=4)
+    assert "injected-parameters" in nb.cells[1].metadata.get("tags", [])
+    shown = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []) if o.get("output_type") == "execute_result"]
+    assert shown and "application/vnd.jupyter.widget-view+json" in shown[-1]["data"]
+    assert not [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []) if o.get("output_type") == "error"]
+
+
+def test_keep_alive_until_the_page_draws_the_app(app, monkeypatch):
+    sent = []
+    monkeypatch.setattr(app, "send", lambda content, buffers=None: sent.append(content))
+    app.keep_alive_until_shown(every_s=0.05, max_s=5)
+    import time
+
+    time.sleep(0.3)
+    assert sent and sent[0] == {"event": "keep-alive"}
+    app._view_count = 1  # the browser drew the app
+    time.sleep(0.2)
+    count = len(sent)
+    time.sleep(0.2)
+    assert len(sent) == count and not app._keep_alive.is_alive()
