@@ -301,6 +301,7 @@ class AtlasApp(widgets.VBox):
             app._show_unknown_authority(authority, problem)
         return app
 
+    @_guarded
     def apply_query(self, authority: str | None) -> None:
         """Switch to the authority named by ``?authority=`` (None or empty: keep the current one)."""
         if authority is None or not str(authority).strip():
@@ -348,12 +349,10 @@ class AtlasApp(widgets.VBox):
         except UnknownAuthority as exc:
             self._show_unknown_authority(text, exc)
             return
-        except Exception as exc:  # noqa: BLE001
-            self._show_unknown_authority(text, exc)
-            return
         if self.data is not None and code == self.data.code:
             self._sync_picker()
             return
+        self.show_message(f"Loading {self._code_to_label.get(code, code)}\u2026")
         self._show_data(self._load(code))
 
     def select_school(self, urn: int) -> None:

@@ -157,3 +157,22 @@ def test_hostile_query_string_shows_message_and_picker(chromium, app_server, que
         screenshot(page, f"app-hostile-{query[11:30]}")
     finally:
         context.close()
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["voila/files/../../pyproject.toml", "voila/files/..%2F..%2Fpyproject.toml", "..%2Fpyproject.toml", "voila/files/atlas.ipynb", "voila/render/atlas.ipynb", "tree"],
+)
+def test_only_the_app_is_served_and_errors_show_no_paths(app_server, path):
+    """No file outside notebooks/ (nor the notebook's source) is served; error pages name no server path."""
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(app_server.url + path, timeout=30) as response:
+            status, body = response.status, response.read().decode("utf-8", "replace")
+    except urllib.error.HTTPError as exc:
+        status, body = exc.code, exc.read().decode("utf-8", "replace")
+    assert "[project]" not in body and "authority = " not in body  # neither pyproject.toml nor the notebook source
+    assert str(config.PROJECT_ROOT) not in body and "Traceback" not in body
+    assert status in (200, 403, 404), status
