@@ -122,7 +122,12 @@ class JobFailure:
         where = f"cell {self.cell_index}" if self.cell_index is not None else self.stage
         if self.cell_source:
             where += f" ({self.cell_source})"
-        return f"{where}: {self.ename}: {self.evalue}"
+        return f"{where}: {self.ename}: {self.summary()}"
+
+    def summary(self, limit: int = 300) -> str:
+        """Return the error message on one line, cut at ``limit`` characters."""
+        text = " ".join(str(self.evalue).split())
+        return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 @dataclass
@@ -713,6 +718,14 @@ def run_batch(
 # The index page
 
 
+def _evalue_html(evalue: str) -> str:
+    """An error message for the index: its first line, the rest folded in a <details>."""
+    summary = JobFailure("", "", evalue).summary()
+    if summary == evalue.strip():
+        return _html.escape(evalue)
+    return f"{_html.escape(summary)}<details><summary>full message</summary><pre>{_html.escape(evalue)}</pre></details>"
+
+
 def write_index(out_dir: Path, current: BatchResult | None = None) -> Path:
     """Write ``<out>/index.html``: every report in the folder, and each failure with its cell and error.
 
@@ -751,7 +764,7 @@ def write_index(out_dir: Path, current: BatchResult | None = None) -> Path:
             failed_rows.append(
                 f"<tr><td>{esc(code)}</td><td>{esc(name)}{previous}</td><td>{esc(str(failure.get('stage', '')))}</td>"
                 f"<td>{'' if cell is None else cell}</td><td><code>{esc(str(failure.get('cell_source', '')))}</code></td>"
-                f"<td><b>{esc(str(failure.get('ename', '')))}</b>: {esc(str(failure.get('evalue', '')))}</td></tr>"
+                f"<td><b>{esc(str(failure.get('ename', '')))}</b>: {_evalue_html(str(failure.get('evalue', '')))}</td></tr>"
             )
     summary = ""
     if current is not None:
