@@ -155,6 +155,20 @@ def _has_table(name: str, store_dir: Path | None) -> bool:
         return False
 
 
+def _empty_flows() -> pd.DataFrame:
+    """Return an empty flows table with the store's columns (before the flows step has run)."""
+    return pd.DataFrame(
+        {
+            "urn": pd.Series(dtype="int64"),
+            "lsoa11_code": pd.Series(dtype="string"),
+            "phase": pd.Series(dtype="string"),
+            "pupils": pd.Series(dtype="float64"),
+            "source": pd.Series(dtype="string"),
+            "distance_km": pd.Series(dtype="float64"),
+        }
+    )
+
+
 def _neighbour_lsoas(authority_code: str, outline, buffer_km: float, store_dir: Path | None) -> list[str]:
     """Return the codes of LSOAs outside the authority whose centroid lies within ``buffer_km`` of its boundary."""
     if buffer_km <= 0:
@@ -195,35 +209,31 @@ def load(code: str | int, buffer_km: float = 2.0, store_dir: Path | None = None)
     if buffer_km < 0:
         raise ValueError(f"buffer_km must be >= 0 km, got {buffer_km}")
     authority_code = resolve_authority(code, store_dir)
-    with ThreadPoolExecutor(max_workers=3) as pool:
+    has_flows = _has_table("flows", store_dir)
+    # pyarrow releases the GIL: the independent reads run side by side, in two waves
+    with ThreadPoolExecutor(max_workers=4) as pool:
         f_boundary = pool.submit(store.read_rows, "authorities", "authority_code", [authority_code], None, store_dir)
-        f_lsoas = pool.submit(store.read_rows, "lsoas", "authority_code", [authority_code], None, store_dir)
+        f_own = pool.submit(store.read_rows, "lsoas", "authority_code", [authority_code], None, store_dir)
         f_schools = pool.submit(store.read_rows, "schools", "authority_code", [authority_code], None, store_dir)
-        boundary, own, schools = f_boundary.result(), f_lsoas.result(), f_schools.result()
-    urns = schools["urn"].tolist()
-    own_codes = own["lsoa11_code"].tolist()
-    if _has_table("flows", store_dir):
-        into = store.read_rows("flows", "urn", urns, None, store_dir)
-        out_of = store.read_rows("flows", "lsoa11_code", own_codes, None, store_dir)
-        flows = pd.concat([into, out_of], ignore_index=True).drop_duplicates(subset=["urn", "lsoa11_code", "phase", "source"])
-    else:
-        flows = pd.DataFrame(
-            {
-                "urn": pd.Series(dtype="int64"),
-                "lsoa11_code": pd.Series(dtype="string"),
-                "phase": pd.Series(dtype="string"),
-                "pupils": pd.Series(dtype="float64"),
-                "source": pd.Series(dtype="string"),
-                "distance_km": pd.Series(dtype="float64"),
-            }
-        )
-    neighbour_codes = _neighbour_lsoas(authority_code, boundary.geometry.iloc[0], buffer_km, store_dir)
-    # observed flows keep one row per school for its suppressed remainder, with no LSOA: not an area
-    feeding = set(flows.loc[flows["urn"].isin(urns), "lsoa11_code"].dropna()) - set(own_codes)
-    neighbour_codes = sorted(set(neighbour_codes) | feeding)
-    near = store.read_rows("lsoas", "lsoa11_code", neighbour_codes, None, store_dir) if neighbour_codes else own.iloc[:0]
+        if has_flows:
+            # flows sorted by the school's authority (into its schools) and by the area's (out of its LSOAs)
+            f_into = pool.submit(store.read_rows, "flows", "school_authority_code", [authority_code], None, store_dir)
+            f_out = pool.submit(store.read_rows, "flows_by_area", "lsoa_authority_code", [authority_code], None, store_dir)
+        boundary, own, schools = f_boundary.result(), f_own.result(), f_schools.result()
+        own_codes = own["lsoa11_code"].tolist()
+        if has_flows:
+            into, out_of = f_into.result(), f_out.result()
+            out_of = out_of[out_of["school_authority_code"] != authority_code]
+            flows = pd.concat([into, out_of], ignore_index=True)
+            # observed flows keep one row per school for its suppressed remainder, with no LSOA: not an area
+            feeding = set(into["lsoa11_code"].dropna().unique().tolist()) - set(own_codes)
+        else:
+            flows, feeding = _empty_flows(), set()
+        neighbour_codes = sorted(set(_neighbour_lsoas(authority_code, boundary.geometry.iloc[0], buffer_km, store_dir)) | feeding)
+        f_near = pool.submit(store.read_rows, "lsoas", "lsoa11_code", neighbour_codes, None, store_dir)
+        f_display = pool.submit(store.read_rows, "lsoas_display", "lsoa11_code", own_codes + neighbour_codes, None, store_dir)
+        near, display = f_near.result(), f_display.result()
     lsoas = pd.concat([own.assign(in_authority=True), near.assign(in_authority=False)], ignore_index=True)
-    display = store.read_rows("lsoas_display", "lsoa11_code", lsoas["lsoa11_code"], None, store_dir)
     display = display.merge(lsoas[["lsoa11_code", "in_authority"]], on="lsoa11_code", how="left")
     info = {k: v for k, v in boundary.drop(columns=boundary.geometry.name).iloc[0].items()}
     return AuthorityData(

@@ -84,7 +84,7 @@ Tables (CRS EPSG:27700, British National Grid metres, unless said):
 ``cross_border``
     academic_year, authority_code, phase, resident_pupils, school_in_la, school_outside_la,
     plus destination columns.
-``flows``
+``flows`` (sorted by school_authority_code) and ``flows_by_area`` (the same rows sorted by lsoa_authority_code)
     urn, lsoa11_code, phase, pupils, source (``observed``/``modelled``), distance_km,
     suppressed (bool), school_total_pupils (observed schools' totals before suppression).
 """
@@ -115,6 +115,7 @@ BUILD_STEPS: list[tuple[str, str]] = [
     ("summary", "atlaskit.builders.summary:build"),
     ("observed flows", "atlaskit.builders.observed_flows:build"),
     ("modelled flows", "atlaskit.builders.modelled_flows:build"),
+    ("finalise flows", "atlaskit.builders.summary:finalise_flows"),
 ]
 
 GEO_TABLES = {"authorities", "authorities_display", "lsoas", "lsoas_display", "schools"}
@@ -408,6 +409,7 @@ def read_rows(
     path = table_path(name, store_dir)
     info = _file_info(path)
     keys = _key_values(path, key)
+    values = values.tolist() if hasattr(values, "tolist") else list(values)
     hits = [keys[v] for v in dict.fromkeys(values) if v in keys]
     positions = np.sort(np.concatenate(hits)) if hits else np.empty(0, dtype="int64")
     pf = pq.ParquetFile(path)

@@ -21,3 +21,33 @@ def build(data_dir: Path, tables: dict) -> dict:
     counts = open_state.groupby("authority_code").size()
     authorities["n_schools"] = authorities["authority_code"].map(counts).fillna(0).astype("int64")
     return {"authorities": authorities}
+
+
+def finalise_flows(data_dir: Path, tables: dict) -> dict:
+    """Return the ``flows`` table with the school's and the area's authority, sorted for one-authority reads.
+
+    Loading one authority reads the flows into its schools and out of its LSOAs. Sorted by the
+    school's authority, the first are one contiguous run of row groups; the second lie in the
+    runs of the same and neighbouring authorities.
+
+    Args:
+        data_dir: unused (kept for the build-step signature).
+        tables: tables built so far; needs ``flows``, ``schools`` and ``lsoas``.
+
+    Returns:
+        ``{"flows": DataFrame, "flows_by_area": DataFrame}``: the flows with ``school_authority_code``
+        and ``lsoa_authority_code`` added, sorted by the school's and by the area's authority.
+    """
+    import pandas as pd
+
+    flows = tables["flows"]
+    school_authority = pd.Series(tables["schools"]["authority_code"].to_numpy(), index=tables["schools"]["urn"].to_numpy())
+    lsoa_authority = pd.Series(tables["lsoas"]["authority_code"].to_numpy(), index=tables["lsoas"]["lsoa11_code"].to_numpy())
+    out = flows.assign(
+        school_authority_code=flows["urn"].map(school_authority).astype("string"),
+        lsoa_authority_code=flows["lsoa11_code"].map(lsoa_authority).astype("string"),
+    )
+    by_school = out.sort_values(["school_authority_code", "urn", "lsoa11_code"], kind="stable").reset_index(drop=True)
+    # the same rows sorted by the area's authority: flows out of one authority's LSOAs in one run
+    by_area = out.sort_values(["lsoa_authority_code", "lsoa11_code", "urn"], kind="stable").reset_index(drop=True)
+    return {"flows": by_school, "flows_by_area": by_area}
