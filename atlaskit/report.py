@@ -930,7 +930,13 @@ def catchments_section(ctx: ReportContext) -> Block:
         return _heading(title) + figure_block(
             fig,
             f"Catchments of the {len(top)} largest {ctx.phase} schools of {ctx.authority_name}: the fewest small areas holding 80% "
-            f"of each school's pupils ({kind}); each area coloured by the school drawing most pupils from it.",
+            f"of each school's pupils ({kind}); each area coloured by the school drawing most pupils from it."
+            + (
+                " Primary flows are published nowhere: the model's distance decay for primary pupils is set so the mean "
+                "primary trip is the mean secondary trip times the National Travel Survey 2014 ratio of the two (an assumption)."
+                if ctx.phase == "primary"
+                else ""
+            ),
         )
 
     return _guard(title, build)
