@@ -18,7 +18,6 @@ import resource
 import time
 
 import numpy as np
-import pandas as pd
 
 
 def _peak_rss_gb() -> float:
