@@ -50,7 +50,7 @@ __all__ = [
 ]
 
 #: Seconds allowed for a kernel to start (per notebook, per attempt).
-DEFAULT_START_TIMEOUT = 60
+DEFAULT_START_TIMEOUT = 120
 #: Seconds allowed for any one cell (per notebook).
 DEFAULT_EXECUTION_TIMEOUT = 600
 

@@ -42,7 +42,7 @@ def report(
     workers: int = typer.Option(2, "--workers", min=1, help="Worker processes of the local pool."),
     scheduler: str = typer.Option(None, "--scheduler", help="Dask scheduler address (tcp://host:8786): run on that cluster."),
     timeout: float = typer.Option(600.0, "--timeout", min=1, help="Seconds allowed for any one notebook cell."),
-    start_timeout: float = typer.Option(60.0, "--start-timeout", min=1, help="Seconds allowed for a kernel to start."),
+    start_timeout: float = typer.Option(120.0, "--start-timeout", min=1, help="Seconds allowed for a kernel to start."),
     parameters: Path = typer.Option(None, "--parameters", help="Folder of <CODE>.yaml parameter files (default: parameters/)."),
     notebook: Path = typer.Option(None, "--notebook", help="Report notebook (default: notebooks/report.ipynb)."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
