@@ -242,6 +242,7 @@ class AtlasApp(widgets.VBox):
         self.title = widgets.HTML()
 
         self.areas = ipyleaflet.GeoJSON(data={"type": "FeatureCollection", "features": []}, name="Areas (LSOAs)", hover_style={"weight": 2.5, "color": "#000000"})
+        self.catchment_layer = ipyleaflet.GeoJSON(data={"type": "FeatureCollection", "features": []}, name="Catchment", hover_style={"weight": 2.5, "color": "#000000"})
         self.schools_layer = ipyleaflet.GeoJSON(
             data={"type": "FeatureCollection", "features": []},
             name="Schools",
@@ -254,6 +255,7 @@ class AtlasApp(widgets.VBox):
             for base in list(self.map.layers):
                 self.map.remove(base)
         self.map.add(self.areas)
+        self.map.add(self.catchment_layer)
         self.map.add(self.schools_layer)
         self.map.add_class("atlas-map")
 
@@ -273,6 +275,8 @@ class AtlasApp(widgets.VBox):
         self.schools_layer.on_hover(self._on_school_hover)
         self.areas.on_click(self._on_area_click)
         self.areas.on_hover(self._on_area_hover)
+        self.catchment_layer.on_click(self._on_area_click)
+        self.catchment_layer.on_hover(self._on_area_hover)
 
         self._show_data(data)
 
@@ -520,7 +524,11 @@ class AtlasApp(widgets.VBox):
         code = str(props.get("lsoa11_code", ""))
         name = self._area_names.get(code, code)
         spec = mapping.LAYERS[self.layer.value]
-        self.hover.value = f"<span><strong>{html.escape(name)}</strong>: {html.escape(str(props.get('label', '')))} ({html.escape(spec.label.lower())})</span>"
+        label = str(props.get("label", ""))
+        if self.layer.value == "catchment":  # the greyed base areas still carry the previous layer's labels
+            labels = self._catchment_values[2] if self._catchment_values is not None else {}
+            label = str(labels.get(code, "no pupils mapped"))
+        self.hover.value = f"<span><strong>{html.escape(name)}</strong>: {html.escape(label)} ({html.escape(spec.label.lower())})</span>"
 
     # ------------------------------------------------------------------ internals
 
@@ -586,6 +594,7 @@ class AtlasApp(widgets.VBox):
             self.map.zoom = zoom
         region = f", {data.region_name}" if getattr(data, "region_name", "") else ""
         self.title.value = (
+            f"<style>{mapping.MAP_CSS}</style>"
             f'<h2 style="font-size:1.4em;margin:0.2em 0">Schools Atlas: {html.escape(str(data.name))}{html.escape(region)}</h2>'
             f'<p style="margin:0 0 0.3em 0">{len(self._own):,} areas (LSOAs), {int(self._count_schools()):,} open state-funded schools. '
             "Choose a phase and a map layer; click a school to see where its pupils live, or an area to see which schools its children attend.</p>"
@@ -660,11 +669,25 @@ class AtlasApp(widgets.VBox):
         else:  # pragma: no cover - the dropdown offers only the keys above
             raise ValueError(f"unknown layer {key!r}")
         self.classes = classes
-        collection = mapping.styled_collection(
-            self._base, values, classes, labels=labels, dashed=dashed, colour_outside=colour_outside, selected=self.selected_area
-        )
-        with self.areas.hold_sync():
-            self.areas.data = collection
+        if key == "catchment":
+            # the base areas stay as they are, greyed by CSS; only the catchment's areas are sent
+            overlay = (
+                mapping.styled_collection(
+                    self._base, values, classes, labels=labels, dashed=dashed, colour_outside=True, only_valued=True, css_class=mapping.CATCHMENT_CLASS, selected=self.selected_area
+                )
+                if self._catchment_values is not None
+                else {"type": "FeatureCollection", "features": []}
+            )
+            with self.catchment_layer.hold_sync():
+                self.catchment_layer.data = overlay
+            self.map.add_class(mapping.DIM_CLASS)
+        else:
+            collection = mapping.styled_collection(self._base, values, classes, labels=labels, dashed=dashed, colour_outside=colour_outside, selected=self.selected_area)
+            with self.areas.hold_sync():
+                self.areas.data = collection
+            if self.catchment_layer.data.get("features"):
+                self.catchment_layer.data = {"type": "FeatureCollection", "features": []}
+            self.map.remove_class(mapping.DIM_CLASS)
         if self._schools_mode != ("demand" if key == "demand" else "phase"):
             self._draw_schools()
         self.legend.value = mapping.legend_html(classes, title, note, dashed_note=(key == "catchment" and dashed is not None and bool(dashed.any())))

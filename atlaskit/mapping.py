@@ -103,6 +103,14 @@ DISPLAY_DECIMALS = 4
 AREA_CLASS = "atlas-lsoa"
 OUTSIDE_AREA_CLASS = "atlas-lsoa-outside"
 SCHOOL_CLASS = "atlas-school"
+CATCHMENT_CLASS = "atlas-catchment"
+#: CSS class put on the map while a catchment overlay shows: the base areas turn neutral grey in
+#: the browser (no geometry resent), only the catchment's areas are sent.
+DIM_CLASS = "atlas-dim"
+MAP_CSS = (
+    f".{DIM_CLASS} path.{AREA_CLASS} {{ fill: {'#d9d9d9'} !important; fill-opacity: 0.45 !important; }}"
+    f" .{DIM_CLASS} path.{CATCHMENT_CLASS} {{ fill-opacity: 0.85; }}"
+)
 
 #: Official pages of a school, by URN.
 SCHOOL_LINKS = (
@@ -412,6 +420,8 @@ def styled_collection(
     dashed: pd.Series | None = None,
     colour_outside: bool = False,
     selected: str | None = None,
+    only_valued: bool = False,
+    css_class: str | None = None,
 ) -> dict:
     """Return a FeatureCollection with each area's colour precomputed in ``properties.style``.
 
@@ -426,6 +436,8 @@ def styled_collection(
         colour_outside: also send neighbouring areas that have a value (catchments reach across
             the border); otherwise only the authority's own areas are sent (fewer bytes).
         selected: an lsoa11 code drawn with a thick outline.
+        only_valued: send only the areas that have a value (a catchment overlay).
+        css_class: CSS class of every path instead of the inside/outside area classes.
 
     Returns:
         GeoJSON FeatureCollection dict.
@@ -444,6 +456,8 @@ def styled_collection(
         has_value = value is not None and not (isinstance(value, float) and math.isnan(value))
         if not inside and not (colour_outside and has_value):
             continue  # neighbouring areas are sent only when they carry a value (a catchment)
+        if only_valued and not has_value:
+            continue
         fill = colour_map.get(code, NO_DATA_COLOUR)
         text = label_map.get(code)
         if text is None:
@@ -462,6 +476,8 @@ def styled_collection(
                 },
             }
         )
+        if css_class:
+            features[-1]["properties"]["style"]["className"] = css_class if inside else f"{css_class} {css_class}-outside"
     return {"type": "FeatureCollection", "features": features}
 
 

@@ -37,8 +37,8 @@ def test_initial_state(app):
     assert {f["id"] for f in app.schools_layer.data["features"]} == {100001, 100002, 100004}
     assert "children aged 4-10" in app.legend.value
     assert app.message == "Showing Testborough (E09000901)."
-    # one GeoJSON layer for the areas, one for schools: never a layer per feature
-    assert sum(type(layer).__name__ == "GeoJSON" for layer in app.map.layers) == 2
+    # one GeoJSON layer for the areas, one for a catchment overlay, one for schools: never a layer per feature
+    assert sum(type(layer).__name__ == "GeoJSON" for layer in app.map.layers) == 3
     assert app.map.zoom >= 12
 
 
@@ -46,6 +46,16 @@ def test_every_control_is_labelled(app):
     for control in (app.picker, app.phase, app.layer, app.search):
         assert control.description
     assert app.search_button.description == "Search"
+
+
+def test_catchment_overlay_is_cleared_by_another_layer(app):
+    app.select_school(100001)
+    sends = []
+    app.areas.observe(lambda change: sends.append(change), names="data")
+    assert app.catchment_layer.data["features"]
+    app.layer.value = "idaci"
+    assert not app.catchment_layer.data["features"] and len(sends) == 1
+    assert mapping.DIM_CLASS not in app.map._dom_classes
 
 
 def test_layer_change_recolours_once(app):
@@ -76,10 +86,15 @@ def test_school_click_draws_catchment_and_summary(app):
     assert app.layer.value == "catchment"
     assert "Gamma Academy" in app.profile.value and "Requires improvement" in app.profile.value
     assert "Median distance from home" in app.summary.value and "From outside the authority" in app.summary.value
-    coloured = [f for f in app.areas.data["features"] if f["properties"]["value"] is not None]
-    assert coloured and any(not f["properties"]["in_authority"] for f in coloured)  # pupils from outside
-    labels = {f["properties"]["label"] for f in app.areas.data["features"]}
-    assert "fewer than 3" in labels
+    # the catchment is an overlay of the areas with pupils (the base areas are greyed by CSS, not resent)
+    overlay = app.catchment_layer.data["features"]
+    assert overlay and all(f["properties"]["style"]["className"].startswith(mapping.CATCHMENT_CLASS) for f in overlay)
+    assert any(not f["properties"]["in_authority"] for f in overlay)  # pupils from outside the authority
+    assert mapping.DIM_CLASS in app.map._dom_classes
+    assert all(f["properties"]["value"] >= 3 for f in overlay if f["properties"]["label"].isdigit())
+    hidden = app._catchment_values[2][app._catchment_values[2] == "fewer than 3"].index[0]
+    app._on_area_hover(event="mouseover", properties={"lsoa11_code": hidden, "label": "17"})
+    assert "fewer than 3" in app.hover.value and "17" not in app.hover.value
     table = _download_frame(app)
     assert set(table["urn"]) == {100003}
     shown = table["pupils"].dropna()
@@ -90,7 +105,7 @@ def test_school_click_draws_catchment_and_summary(app):
 def test_modelled_catchment_is_labelled_estimate(app):
     app.select_school(100001)
     assert "(estimate)" in app.summary.value
-    assert any(s.get("dashArray") for s in _styles(app))
+    assert any(f["properties"]["style"].get("dashArray") for f in app.catchment_layer.data["features"])
     assert "modelled estimate" in app.legend.value
     assert all("estimate" in label for label in _download_frame(app)["pupils_label"])
 

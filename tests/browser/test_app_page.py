@@ -60,7 +60,6 @@ def test_app_page_map_layers_click_keyboard_and_axe(chromium, app_server, author
         page.wait_for_function("before => { const now = Array.from(document.querySelectorAll('path.atlas-lsoa')).map(e => e.getAttribute('fill')); return now.length > 0 && now.join() !== before.join(); }", arg=before, timeout=30_000)
         assert "IMD 2019 decile" in page.locator(".atlas-legend").inner_text()
         screenshot(page, "app-camden-imd")
-        imd_fills = area_fills(page)
 
         # clicking a school marker draws its catchment and fills the summary
         page.get_by_role("button", name="Secondary").click()
@@ -75,8 +74,10 @@ def test_app_page_map_layers_click_keyboard_and_axe(chromium, app_server, author
         from playwright.sync_api import expect
 
         expect(page.get_by_label("Map layer")).to_have_value("Pupils of the selected school", timeout=30_000)
-        # the catchment is drawn: the areas are recoloured from the deprivation layer
-        page.wait_for_function("before => { const now = Array.from(document.querySelectorAll('path.atlas-lsoa')).map(e => e.getAttribute('fill')); return now.length > 0 && now.join() !== before.join(); }", arg=imd_fills, timeout=30_000)
+        # the catchment is drawn: its areas overlaid in colour, the other areas greyed
+        page.wait_for_function("() => document.querySelectorAll('path.atlas-catchment').length > 0", timeout=30_000)
+        grey = page.eval_on_selector("path.atlas-lsoa", "el => getComputedStyle(el).fill")
+        assert grey == "rgb(217, 217, 217)", grey
         assert page.locator(".atlas-profile").inner_text().strip()
         assert_no_leaks(page)
         screenshot(page, "app-camden-catchment")
