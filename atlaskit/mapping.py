@@ -344,7 +344,10 @@ def classify(values: pd.Series, layer: str, k: int = 5, units: str | None = None
     lower = [float(present.min())] + list(bins[:-1])
     labels = []
     for i, (lo, hi) in enumerate(zip(lower, bins)):
-        labels.append(f"{_format_number(lo)} to {_format_number(hi)}" if i == 0 else f"over {_format_number(lo)} to {_format_number(hi)}")
+        if i == 0:
+            labels.append(_format_number(hi) if lo == hi else f"{_format_number(lo)} to {_format_number(hi)}")
+        else:
+            labels.append(f"over {_format_number(lo)} to {_format_number(hi)}")
     return Classes(layer, bins, colours, tuple(labels), heading, yb, numeric.index)
 
 
