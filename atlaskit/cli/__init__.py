@@ -33,28 +33,22 @@ for _optional in ("flows", "demand", "serve", "report", "fetch", "parameters"):
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the ``atlas`` command; AtlasError becomes a one-line message and exit code 2."""
+    """Run the ``atlas`` command and return its exit code.
+
+    Usage errors (a missing argument, an unknown option) print click's usage message (exit 2);
+    an :class:`atlaskit.errors.AtlasError` prints one plain ``error: ...`` line (exit 2); no traceback
+    reaches the user for either.
+    """
     from atlaskit.errors import AtlasError
 
     try:
-        result = app(args=argv, standalone_mode=False)
-        if isinstance(result, int) and not isinstance(result, bool):  # click returns typer.Exit's code here
-            return result
+        app(args=argv, standalone_mode=True)  # click prints usage errors itself and exits
     except AtlasError as exc:
         typer.secho(f"error: {exc}", err=True, fg=typer.colors.RED)
         return 2
-    except typer.Exit as exc:
-        return exc.exit_code
-    except typer.Abort:
-        typer.echo("aborted", err=True)
-        return 130
-    except Exception as exc:  # click usage errors
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            return exc.exit_code
-        raise
+    except SystemExit as exc:
+        code = exc.code
+        return code if isinstance(code, int) else (0 if code is None else 1)
     return 0
 
 
