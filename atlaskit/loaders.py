@@ -211,19 +211,18 @@ def load(code: str | int, buffer_km: float = 2.0, store_dir: Path | None = None)
     authority_code = resolve_authority(code, store_dir)
     has_flows = _has_table("flows", store_dir)
     # pyarrow releases the GIL: the independent reads run side by side, in two waves
-    with ThreadPoolExecutor(max_workers=4) as pool:
+    with ThreadPoolExecutor(max_workers=3) as pool:
         f_boundary = pool.submit(store.read_rows, "authorities", "authority_code", [authority_code], None, store_dir)
         f_own = pool.submit(store.read_rows, "lsoas", "authority_code", [authority_code], None, store_dir)
         f_schools = pool.submit(store.read_rows, "schools", "authority_code", [authority_code], None, store_dir)
         if has_flows:
             # flows sorted by the school's authority (into its schools) and by the area's (out of its LSOAs)
             f_into = pool.submit(store.read_rows, "flows", "school_authority_code", [authority_code], None, store_dir)
-            f_out = pool.submit(store.read_rows, "flows_by_area", "lsoa_authority_code", [authority_code], None, store_dir)
+            f_out = pool.submit(store.read_rows, "flows_across_borders", "lsoa_authority_code", [authority_code], None, store_dir)
         boundary, own, schools = f_boundary.result(), f_own.result(), f_schools.result()
         own_codes = own["lsoa11_code"].tolist()
         if has_flows:
             into, out_of = f_into.result(), f_out.result()
-            out_of = out_of[out_of["school_authority_code"] != authority_code]
             flows = pd.concat([into, out_of], ignore_index=True)
             # observed flows keep one row per school for its suppressed remainder, with no LSOA: not an area
             feeding = set(into["lsoa11_code"].dropna().unique().tolist()) - set(own_codes)

@@ -35,8 +35,10 @@ def finalise_flows(data_dir: Path, tables: dict) -> dict:
         tables: tables built so far; needs ``flows``, ``schools`` and ``lsoas``.
 
     Returns:
-        ``{"flows": DataFrame, "flows_by_area": DataFrame}``: the flows with ``school_authority_code``
-        and ``lsoa_authority_code`` added, sorted by the school's and by the area's authority.
+        ``{"flows": DataFrame, "flows_across_borders": DataFrame}``: the flows with
+        ``school_authority_code`` and ``lsoa_authority_code`` added, sorted by the school's
+        authority; and the rows whose school lies in another authority than the LSOA, sorted by
+        the LSOA's authority.
     """
     import pandas as pd
 
@@ -48,6 +50,8 @@ def finalise_flows(data_dir: Path, tables: dict) -> dict:
         lsoa_authority_code=flows["lsoa11_code"].map(lsoa_authority).astype("string"),
     )
     by_school = out.sort_values(["school_authority_code", "urn", "lsoa11_code"], kind="stable").reset_index(drop=True)
-    # the same rows sorted by the area's authority: flows out of one authority's LSOAs in one run
-    by_area = out.sort_values(["lsoa_authority_code", "lsoa11_code", "urn"], kind="stable").reset_index(drop=True)
-    return {"flows": by_school, "flows_by_area": by_area}
+    # flows from an LSOA to a school in another authority, sorted by the LSOA's authority: with the
+    # flows into its own schools, these complete the flows out of one authority's LSOAs in one run
+    crossing = out[out["lsoa11_code"].notna() & (out["school_authority_code"] != out["lsoa_authority_code"]).fillna(True)]
+    crossing = crossing.sort_values(["lsoa_authority_code", "lsoa11_code", "urn"], kind="stable").reset_index(drop=True)
+    return {"flows": by_school, "flows_across_borders": crossing}
