@@ -22,6 +22,10 @@ from atlaskit.errors import StoreMissing, UnknownAuthority
 
 __all__ = ["AuthorityData", "authorities", "resolve_authority", "load", "suggest_authorities"]
 
+#: A neighbouring LSOA is loaded as a feeder of the authority's schools when it sends at least this
+#: many pupils to one of them (modelled estimates are shown rounded, so 0.5 shows as 1).
+MIN_FEEDER_PUPILS = 0.5
+
 AUTHORITY_COLUMNS = [
     "authority_code",
     "authority_name",
@@ -195,7 +199,8 @@ def load(code: str | int, buffer_km: float = 2.0, store_dir: Path | None = None)
     Args:
         code: the authority (code, old code, DfE number or name; see :func:`resolve_authority`).
         buffer_km: also return LSOAs whose centroid lies within this distance (km) of the
-            authority's boundary; LSOAs that send pupils to its schools are always included.
+            authority's boundary; LSOAs that send pupils to its schools (observed, or a modelled
+            estimate of at least :data:`MIN_FEEDER_PUPILS`) are always included.
         store_dir: store folder (default ``config.store_dir()``).
 
     Returns:
@@ -224,8 +229,11 @@ def load(code: str | int, buffer_km: float = 2.0, store_dir: Path | None = None)
         if has_flows:
             into, out_of = f_into.result(), f_out.result()
             flows = pd.concat([into, out_of], ignore_index=True)
-            # observed flows keep one row per school for its suppressed remainder, with no LSOA: not an area
-            feeding = set(into["lsoa11_code"].dropna().unique().tolist()) - set(own_codes)
+            # feeders: areas with observed pupils, or a modelled estimate that rounds to 1 pupil or more
+            # (smaller estimates are shown as 0, so their polygons are not needed); observed flows
+            # keep one row per school for its suppressed remainder, with no LSOA: not an area
+            shown = (into["source"] == "observed").to_numpy() | (into["pupils"].to_numpy() >= MIN_FEEDER_PUPILS)
+            feeding = set(into.loc[shown, "lsoa11_code"].dropna().unique().tolist()) - set(own_codes)
         else:
             flows, feeding = _empty_flows(), set()
         neighbour_codes = sorted(set(_neighbour_lsoas(authority_code, boundary.geometry.iloc[0], buffer_km, store_dir)) | feeding)
