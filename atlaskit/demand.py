@@ -83,9 +83,10 @@ __all__ = [
     "rolls_from_scorecard",
     "capacity_from_scorecard",
     "latest_capacity",
+    "hindcast_errors",
+    "error_power",
     "calibrate_intervals",
     "interval_quantiles",
-    "intervals_from_backtest",
     "project_rolls",
     "project_demand",
     "add_capacity",
@@ -118,13 +119,18 @@ OPERATING_MARGINS_PCT = (2.0, 5.0)
 BIRTH_PARENT_AGES = (20, 44)
 #: Ages smoothed in the cohort ratio (children); older ages keep their raw ratio.
 _SMOOTH_AGES = 18
-#: Horizon (years) of the calibration backtest 2014/15 -> 2018/19.
-CALIBRATION_HORIZON = 4
-#: Interval half-widths grow as (horizon / CALIBRATION_HORIZON) ** INTERVAL_POWER (0.5: random walk).
+#: Power of the horizon for interval tables without a ``power`` column (0.5: random walk).
 INTERVAL_POWER = 0.5
+#: Power of the horizon in the spread of errors when the hindcasts show one horizon only (a
+#: steady error per year: a cohort ratio or a participation trend that is off every year alike).
+DEFAULT_ERROR_POWER = 1.0
+#: The estimated power is kept between a random walk (0.5) and a steady drift per year (1).
+ERROR_POWER_BOUNDS = (0.5, 1.0)
+#: Fewest errors at a horizon (or for a phase) to measure a spread from.
+MIN_ERRORS = 20
 #: Weight of an authority's own cohort ratios for ages 0-15 against England's (:func:`shrink_ratios`).
 LOCAL_WEIGHT = 1.0
-_QUANTILES = {"q025": 0.025, "q10": 0.10, "q90": 0.90, "q975": 0.975}
+_QUANTILES = {"q025": 0.025, "q10": 0.10, "q50": 0.50, "q90": 0.90, "q975": 0.975}
 
 
 @dataclass
@@ -476,54 +482,140 @@ def _population_path(la_population: pd.DataFrame, last_year: int, first_year: in
     return _Population(codes, by_year, ratios, index, problems)
 
 
-def calibrate_intervals(la_population: pd.DataFrame, rolls: pd.DataFrame) -> pd.DataFrame:
-    """Measure the method's errors 2014/15 -> 2018/19 across authorities, to set prediction intervals.
+def hindcast_errors(la_population: pd.DataFrame, rolls: pd.DataFrame, last: str | None = None) -> pd.DataFrame:
+    """Return the errors of the cohort method between every pair of known rolls (hindcasts).
 
-    Jumps off from each authority's 2014/15 roll, projects 4 years to 2018/19 with the children
-    backcast to mid-2015 through the cohort ratios, and compares with the 2018/19 roll.
+    For each authority, phase and pair of academic years ``t0 < t1`` with both rolls known
+    (and ``t1`` no later than ``last``), the method jumps off from the roll of ``t0`` and
+    projects ``t1`` (participation at ``t0`` times the children of ``t1``, without any bias
+    term); the error is ``log(actual / projected)`` at ``t1``. The children of 2015-2018 are
+    backcast from mid-2019 through the cohort ratios (:func:`backcast_population`).
 
     Args:
         la_population: authority_code, year (2019, 2020), age, population.
-        rolls: from :func:`rolls_from_scorecard` (uses 2014/15 and 2018/19 only).
+        rolls: authority_code, phase, academic_year, pupils (:func:`rolls_from_scorecard`).
+        last: the latest academic year whose roll may be used (``"2022/23"``); None uses all.
 
     Returns:
-        DataFrame phase, n (authorities used), horizon (4), and the quantiles q025, q10, q90,
-        q975 of log(actual / projected) (natural log; 0.01 is about 1%).
+        DataFrame authority_code, phase, origin, academic_year, horizon (years), error (natural
+        log; 0.01 is about 1%, negative where the method projected too many pupils).
+    """
+    known = rolls.dropna(subset=["pupils"])
+    known = known[known["pupils"] > 0]
+    if last is not None:
+        known = known[known["academic_year"].map(academic_year_end) <= academic_year_end(last)]
+    columns = ["authority_code", "phase", "origin", "academic_year", "horizon", "error"]
+    labels = sorted(known["academic_year"].unique(), key=academic_year_end)
+    if len(labels) < 2:
+        return pd.DataFrame(columns=columns)
+    ends = [academic_year_end(y) for y in labels]
+    pop = _population_path(la_population, max(ends[-1], 2021), first_year=min(ends[0], 2019))
+    bad = {p.split(":")[0] for p in pop.problems}
+    parts = []
+    for phase in PHASES:
+        wide = known[known["phase"] == phase].pivot_table(index="authority_code", columns="academic_year", values="pupils", aggfunc="first")
+        wide = wide.reindex(index=pop.codes, columns=labels)
+        wide.loc[wide.index.isin(bad)] = np.nan
+        participation = {y: wide[y].to_numpy(dtype=float) / children_of_phase(pop.by_year[e], phase) for y, e in zip(labels, ends)}
+        for i, (y0, e0) in enumerate(zip(labels, ends)):
+            for y1, e1 in zip(labels[i + 1 :], ends[i + 1 :]):
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    error = np.log(participation[y1] / participation[y0])
+                ok = np.isfinite(error)
+                parts.append(pd.DataFrame({"authority_code": pop.codes[ok], "phase": phase, "origin": y0, "academic_year": y1,
+                                           "horizon": e1 - e0, "error": error[ok]}))
+    if not parts:
+        return pd.DataFrame(columns=columns)
+    return pd.concat(parts, ignore_index=True)[columns]
+
+
+def error_power(errors: pd.DataFrame, default: float = DEFAULT_ERROR_POWER, bounds: tuple[float, float] = ERROR_POWER_BOUNDS) -> float:
+    """Return how fast the spread of hindcast errors grows with the horizon: width ~ horizon ** power.
+
+    The 10-90% width of the errors at each horizon (horizons with at least
+    :data:`MIN_ERRORS` errors) is regressed on the horizon in logs. 0.5 is a random walk
+    (independent yearly shocks); 1 is a steady drift per year (a cohort ratio or participation
+    trend that is off by the same amount every year).
+
+    Args:
+        errors: horizon and error columns (one phase), from :func:`hindcast_errors`.
+        default: the power when fewer than two horizons are known.
+        bounds: (low, high): the estimate is clipped to these.
+
+    Returns:
+        The power (dimensionless).
+    """
+    widths = []
+    for horizon, group in errors.groupby("horizon"):
+        if len(group) >= MIN_ERRORS and horizon > 0:
+            width = float(group["error"].quantile(0.9) - group["error"].quantile(0.1))
+            if width > 0:
+                widths.append((float(horizon), width))
+    if len(widths) < 2:
+        return float(default)
+    h, w = np.log(np.array(widths)).T
+    slope = float(np.polyfit(h, w, 1)[0])
+    return float(np.clip(slope, *bounds))
+
+
+def calibrate_intervals(la_population: pd.DataFrame, rolls: pd.DataFrame, last: str | None = None) -> pd.DataFrame:
+    """Set the bias term and prediction intervals per phase from hindcasts that end by ``last``.
+
+    All hindcast errors :func:`hindcast_errors` can make from the rolls up to ``last`` (e.g.
+    2014/15 -> 2018/19 for a projection from 2018/19; also 2018/19 -> 2022/23 and 2014/15 ->
+    2022/23 from 2022/23) are divided by ``horizon ** power`` (:func:`error_power`) so that
+    errors at different horizons share one distribution, and pooled across authorities and
+    pairs of years. Its quantiles, times ``h ** power``, are the log errors expected at horizon
+    ``h``: the median is the **bias term** (the projection is moved by it, so it is the median
+    of its predictive distribution) and the 10/90% and 2.5/97.5% quantiles bound the 80% and
+    95% intervals. Nothing after ``last`` is read.
+
+    Args:
+        la_population: authority_code, year (2019, 2020), age, population.
+        rolls: from :func:`rolls_from_scorecard`.
+        last: the latest academic year whose roll may be used (None: all).
+
+    Returns:
+        DataFrame with one row per phase: phase, horizon (1: the quantiles are per
+        ``1 ** power``), power, n (errors pooled), horizons (those observed, e.g. ``"4, 8"``),
+        last (the latest roll used), and q025, q10, q50, q90, q975 (natural-log errors at one
+        year; at horizon ``h`` multiply by ``h ** power``).
 
     Raises:
-        ModelError: when fewer than 20 authorities have both rolls for a phase.
+        ModelError: when a phase has fewer than :data:`MIN_ERRORS` hindcast errors.
     """
-    pop = _population_path(la_population, 2020)
+    errors = hindcast_errors(la_population, rolls, last)
     rows = []
     for phase in PHASES:
-        wide = rolls[rolls["phase"] == phase].pivot_table(index="authority_code", columns="academic_year", values="pupils", aggfunc="first")
-        start = wide.get("2014/15", pd.Series(dtype=float)).reindex(pop.codes).to_numpy(dtype=float)
-        end = wide.get("2018/19", pd.Series(dtype=float)).reindex(pop.codes).to_numpy(dtype=float)
-        c15 = children_of_phase(pop.by_year[2015], phase)
-        c19 = children_of_phase(pop.by_year[2019], phase)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            error = np.log(end / (start / c15 * c19))
-        error = error[np.isfinite(error)]
-        if error.size < 20:
-            raise ModelError(f"only {error.size} authorities have 2014/15 and 2018/19 {phase} rolls: cannot set prediction intervals")
-        rows.append({"phase": phase, "n": int(error.size), "horizon": CALIBRATION_HORIZON, **{k: float(np.quantile(error, q)) for k, q in _QUANTILES.items()}})
+        mine = errors[errors["phase"] == phase]
+        if len(mine) < MIN_ERRORS:
+            raise ModelError(f"only {len(mine)} hindcast errors for {phase} from the rolls up to {last or 'the latest'}: cannot set prediction intervals")
+        power = error_power(mine)
+        scaled = mine["error"].to_numpy(dtype=float) / mine["horizon"].to_numpy(dtype=float) ** power
+        horizons = ", ".join(str(int(h)) for h in sorted(mine["horizon"].unique()))
+        rows.append({"phase": phase, "horizon": 1, "power": power, "n": int(len(mine)), "horizons": horizons, "last": last or "latest",
+                     **{k: float(np.quantile(scaled, q)) for k, q in _QUANTILES.items()}})
     return pd.DataFrame(rows)
 
 
 def interval_quantiles(intervals: pd.DataFrame, phase: str, horizon: int) -> dict[str, float]:
-    """Return the log-error quantiles for a phase at a horizon, interpolating between calibrated horizons.
+    """Return the log-error quantiles (bias term and interval bounds) for a phase at a horizon.
 
     Below the shortest and beyond the longest calibrated horizon the nearest one is scaled by
-    ``(h / h_calibrated) ** INTERVAL_POWER``; between two, quantiles are interpolated linearly.
+    ``(h / h_calibrated) ** power`` (the table's ``power`` column, else :data:`INTERVAL_POWER`);
+    between two, quantiles are interpolated linearly. A table from :func:`calibrate_intervals`
+    has one row per phase at horizon 1, so its quantiles are simply ``q * h ** power``.
 
     Args:
-        intervals: phase, horizon, q025, q10, q90, q975 (from :func:`calibrate_intervals` or
+        intervals: phase, horizon, q025, q10, q90, q975 and optionally q50 (the median: the
+            bias term; 0 when absent) and power (from :func:`calibrate_intervals` or
             :func:`intervals_from_backtest`).
         phase: ``primary`` or ``secondary``.
-        horizon: years after the jump-off (0 gives zero-width intervals).
+        horizon: years after the jump-off (0 gives zero-width intervals and no bias).
 
     Returns:
-        ``{"q025": ..., "q10": ..., "q90": ..., "q975": ...}`` (natural-log errors).
+        ``{"q025": ..., "q10": ..., "q50": ..., "q90": ..., "q975": ...}`` (natural-log errors,
+        ``log(actual / cohort projection)``).
 
     Raises:
         ModelError: when ``intervals`` has no row for ``phase``.
@@ -532,42 +624,18 @@ def interval_quantiles(intervals: pd.DataFrame, phase: str, horizon: int) -> dic
     if rows.empty:
         raise ModelError(f"no prediction-interval calibration for {phase}")
     hs = rows["horizon"].to_numpy(dtype=float)
+    power = float(rows["power"].iloc[0]) if "power" in rows.columns and pd.notna(rows["power"].iloc[0]) else INTERVAL_POWER
     out = {}
     for key in _QUANTILES:
-        values = rows[key].to_numpy(dtype=float)
+        values = rows[key].to_numpy(dtype=float) if key in rows.columns else np.zeros(len(rows))
         if horizon <= 0:
             out[key] = 0.0
         elif horizon <= hs[0]:
-            out[key] = float(values[0] * (horizon / hs[0]) ** INTERVAL_POWER)
+            out[key] = float(values[0] * (horizon / hs[0]) ** power)
         elif horizon >= hs[-1]:
-            out[key] = float(values[-1] * (horizon / hs[-1]) ** INTERVAL_POWER)
+            out[key] = float(values[-1] * (horizon / hs[-1]) ** power)
         else:
             out[key] = float(np.interp(horizon, hs, values))
-    return out
-
-
-def intervals_from_backtest(backtest_table: pd.DataFrame) -> pd.DataFrame:
-    """Return log-error quantiles per phase and horizon measured in a backtest (for projections after it).
-
-    Args:
-        backtest_table: :func:`backtest`'s table (pupils and actual_pupils).
-
-    Returns:
-        DataFrame phase, horizon, n, q025, q10, q90, q975 of log(actual / projected); the
-        quantiles are made monotone in the horizon (an interval never narrows further ahead)
-        and to include 0 (an interval always contains its projection; where the backtest's
-        errors were all one-sided this widens the interval on the other side).
-    """
-    frame = backtest_table.assign(_e=np.log(backtest_table["actual_pupils"] / backtest_table["pupils"]))
-    frame = frame[np.isfinite(frame["_e"])]
-    rows = []
-    for (phase, horizon), group in frame.groupby(["phase", "horizon"]):
-        rows.append({"phase": phase, "horizon": int(horizon), "n": int(len(group)), **{k: float(group["_e"].quantile(q)) for k, q in _QUANTILES.items()}})
-    out = pd.DataFrame(rows).sort_values(["phase", "horizon"]).reset_index(drop=True)
-    for key in _QUANTILES:
-        widen = np.minimum.accumulate if key in ("q025", "q10") else np.maximum.accumulate
-        out[key] = out.groupby("phase")[key].transform(lambda v: widen(v.to_numpy()))
-        out[key] = out[key].clip(upper=0.0) if key in ("q025", "q10") else out[key].clip(lower=0.0)
     return out
 
 
@@ -587,15 +655,17 @@ def project_rolls(
         jump_off: academic year of the roll to start from (``"2018/19"``); ``"latest"`` takes
             each authority's latest known roll.
         years_ahead: academic years to project after the jump-off.
-        intervals: from :func:`calibrate_intervals`.
+        intervals: from :func:`calibrate_intervals` (its ``q50`` is the bias term).
         authorities: authority codes to project (default all with population).
 
     Returns:
         :class:`DemandResult`: table with authority_code, phase, academic_year, origin
-        (jump-off year), horizon (years after it; 0 is the jump-off roll itself), pupils,
-        pupils_lower_80, pupils_upper_80, pupils_lower_95, pupils_upper_95, participation
-        (pupils per child of the phase's ages at the jump-off), children (of the phase's
-        ages, projected). Problems name each authority and phase left out and the input it lacks.
+        (jump-off year), horizon (years after it; 0 is the jump-off roll itself), pupils
+        (the cohort projection moved by the bias term: the median expected), pupils_lower_80,
+        pupils_upper_80, pupils_lower_95, pupils_upper_95, pupils_cohort (participation times
+        children, before the bias term), participation (pupils per child of the phase's ages
+        at the jump-off), children (of the phase's ages, projected). Problems name each
+        authority and phase left out and the input it lacks.
     """
     problems: list[str] = []
     known = rolls.dropna(subset=["pupils"])
@@ -636,7 +706,7 @@ def project_rolls(
         horizons = np.arange(0, years_ahead + 1)
         for h in horizons:
             children = np.array([children_of_phase(pop.by_year[y + h][i], phase) for i, y in zip(idx, start)])
-            pupils = participation * children
+            cohort = participation * children
             qs = interval_quantiles(intervals, phase, int(h))
             frame = pd.DataFrame(
                 {
@@ -645,18 +715,19 @@ def project_rolls(
                     "academic_year": [academic_year(y + h) for y in start],
                     "origin": [academic_year(y) for y in start],
                     "horizon": int(h),
-                    "pupils": pupils,
-                    "pupils_lower_80": pupils * np.exp(qs["q10"]),
-                    "pupils_upper_80": pupils * np.exp(qs["q90"]),
-                    "pupils_lower_95": pupils * np.exp(qs["q025"]),
-                    "pupils_upper_95": pupils * np.exp(qs["q975"]),
+                    "pupils": cohort * np.exp(qs["q50"]),
+                    "pupils_lower_80": cohort * np.exp(qs["q10"]),
+                    "pupils_upper_80": cohort * np.exp(qs["q90"]),
+                    "pupils_lower_95": cohort * np.exp(qs["q025"]),
+                    "pupils_upper_95": cohort * np.exp(qs["q975"]),
+                    "pupils_cohort": cohort,
                     "participation": participation,
                     "children": children,
                 }
             )
             tables.append(frame)
     columns = ["authority_code", "phase", "academic_year", "origin", "horizon", "pupils", "pupils_lower_80", "pupils_upper_80",
-               "pupils_lower_95", "pupils_upper_95", "participation", "children"]
+               "pupils_lower_95", "pupils_upper_95", "pupils_cohort", "participation", "children"]
     table = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=columns)
     table = table.sort_values(["authority_code", "phase", "academic_year"]).reset_index(drop=True)
     return DemandResult(table, problems)
@@ -723,12 +794,17 @@ def backtest(la_population: pd.DataFrame, scorecard: pd.DataFrame, intervals: pd
 
     Origins (:data:`BACKTEST_ORIGINS`): the 2018/19 roll (4-6 years ahead), then the 2022/23
     and 2023/24 rolls (1-2 years ahead, rolling origin). A projection never sees the roll it is
-    scored against; intervals come from 2014/15 -> 2018/19 (:func:`calibrate_intervals`).
+    scored against, and neither do its bias term and intervals: for each origin they come from
+    the hindcasts between the rolls up to that origin only (:func:`calibrate_intervals` with
+    ``last=origin``: 2014/15 -> 2018/19 for the 2018/19 origin; also 2018/19 -> 2022/23 and
+    2014/15 -> 2022/23 for the 2022/23 origin; also the 2023/24 roll from 2022/23, 2018/19 and
+    2014/15 for the 2023/24 origin).
 
     Args:
         la_population: authority_code, year (2019, 2020), age, population.
         scorecard: the store table ``scorecard``.
-        intervals: from :func:`calibrate_intervals` (computed when None).
+        intervals: one table from :func:`calibrate_intervals` for every origin; None (the
+            default) calibrates each origin on the rolls up to it.
 
     Returns:
         :class:`DemandResult`: authority_code, phase, origin, academic_year, horizon (years),
@@ -737,14 +813,13 @@ def backtest(la_population: pd.DataFrame, scorecard: pd.DataFrame, intervals: pd
         problems name authorities/phases without an origin roll or an actual to score.
     """
     rolls = rolls_from_scorecard(scorecard)
-    if intervals is None:
-        intervals = calibrate_intervals(la_population, rolls)
     parts, problems = [], []
     for origin, targets in BACKTEST_ORIGINS.items():
-        # the projection sees no roll after its origin
+        # neither the projection nor its bias term and intervals see a roll after the origin
         seen = rolls[rolls["academic_year"].map(academic_year_end) <= academic_year_end(origin)]
+        calibration = intervals if intervals is not None else calibrate_intervals(la_population, seen, last=origin)
         years = max(academic_year_end(t) for t in targets) - academic_year_end(origin)
-        result = project_rolls(la_population, seen, origin, years, intervals)
+        result = project_rolls(la_population, seen, origin, years, calibration)
         problems.extend(f"backtest from {origin}: {p}" for p in result.problems)
         parts.append(result.table[result.table["academic_year"].isin(targets)])
     table = pd.concat(parts, ignore_index=True)
@@ -850,13 +925,14 @@ def project_demand(
         Problems name every authority/phase left out and what it lacks; the rest still run.
     """
     rolls = rolls_from_scorecard(scorecard)
-    intervals = calibrate_intervals(la_population, rolls)
-    bt = backtest(la_population, scorecard, intervals)
-    forward = intervals_from_backtest(bt.table)
+    # the bias term and intervals ahead: hindcasts between all the rolls known (2014/15-2024/25)
+    forward = calibrate_intervals(la_population, rolls)
     result = project_rolls(la_population, rolls, "latest", years_ahead, forward, authorities)
-    table = result.table.assign(kind=np.where(result.table["horizon"] == 0, "actual", "projection"))
+    table = result.table.drop(columns=["pupils_cohort", "participation", "children"])
+    table = table.assign(kind=np.where(table["horizon"] == 0, "actual", "projection"))
     problems = list(result.problems)
     if include_backtest:
+        bt = backtest(la_population, scorecard)
         rows = bt.table[bt.table["origin"] == "2018/19"]
         if authorities is not None:
             rows = rows[rows["authority_code"].isin(authorities)]
@@ -1120,10 +1196,16 @@ def small_area_demand(
         scale_to_rolls: scale each school's flows (all phases together) to its January 2019
             roll ``pupils_2019`` where known: modelled flows say where pupils live, the census
             how many there are.
-        authority_pupils: when given (authority_code, phase, academic_year, pupils, e.g. the
-            ``actual`` and ``projection`` rows of :func:`project_demand`), schools are scaled to
-            add up to it (:func:`constrain_to_authority`): the small areas share out the
-            authority's projection anchored on its latest roll. Only its years are kept.
+        authority_pupils: authority_code, phase, academic_year, pupils, e.g. the ``actual``
+            and ``projection`` rows of :func:`project_demand`. When given (the intended use),
+            schools are scaled to add up to it (:func:`constrain_to_authority`): the small
+            areas share out the authority's projection anchored on its latest roll, so they
+            grow exactly as it does; only its years are kept. Without it the schools keep
+            their ``flows_year`` rolls (sixth forms and pupils from other authorities
+            included) carried forward with their LSOAs' children from ``flows_year``: years
+            of growth that the later rolls may contradict (Camden secondary: +40% from
+            2018/19 to 2034/35 against +9% for the authority from its 2024/25 roll), and a
+            problem says so.
         authority_capacity: authority_code, phase, capacity: scale the 2015 school places to
             it (see :func:`planning_area_demand`).
 
@@ -1167,6 +1249,9 @@ def small_area_demand(
     if authority_pupils is not None:
         pupils, notes = constrain_to_authority(pupils, schools, authority_pupils)
         problems.extend(notes)
+    else:
+        problems.append(f"{codes}: small areas not constrained to the authority projection (no authority_pupils): pupils are the "
+                        f"{flows_year} school rolls carried forward with their LSOAs' children, not anchored on the latest roll")
     return DemandResult(planning_area_demand(pupils, schools, cluster_km, authority_capacity), problems)
 
 
@@ -1184,21 +1269,33 @@ def constrain_to_authority(school_pupils: pd.DataFrame, schools: pd.DataFrame, a
             ``projection`` rows of :func:`project_demand`).
 
     Returns:
-        ``(table, notes)``: only the years present in ``authority_pupils`` are kept (the others
-        have no total to match; the notes say which were dropped).
+        ``(table, notes)``: only the authorities, phases and years with a known total in
+        ``authority_pupils`` are kept (the others have no total to match; the notes name the
+        years and the authority/phase pairs dropped). Schools of an authority whose pupils add
+        up to 0 stay at 0 (nothing to share out; a note names them).
     """
+    keys = ["authority_code", "phase", "academic_year"]
     urn_authority = schools.assign(urn=schools["urn"].astype(str)).drop_duplicates("urn").set_index("urn")["authority_code"].astype(str)
     frame = school_pupils.assign(urn=school_pupils["urn"].astype(str))
     frame["authority_code"] = frame["urn"].map(urn_authority)
-    target = authority_pupils[["authority_code", "phase", "academic_year", "pupils"]].rename(columns={"pupils": "_target"})
+    target = authority_pupils[keys + ["pupils"]].rename(columns={"pupils": "_target"}).dropna(subset=["_target"])
     target = target.astype({"authority_code": str, "phase": str, "academic_year": str})
-    sums = frame.groupby(["authority_code", "phase", "academic_year"], as_index=False)["pupils"].sum().rename(columns={"pupils": "_sum"})
-    factors = sums.merge(target, on=["authority_code", "phase", "academic_year"], how="inner")
-    factors["_factor"] = np.where(factors["_sum"] > 0, factors["_target"] / factors["_sum"], np.nan)
-    out = frame.merge(factors[["authority_code", "phase", "academic_year", "_factor"]], on=["authority_code", "phase", "academic_year"], how="inner")
+    sums = frame.groupby(keys, as_index=False)["pupils"].sum().rename(columns={"pupils": "_sum"})
+    factors = sums.merge(target, on=keys, how="inner")
+    factors["_factor"] = np.where(factors["_sum"] > 0, factors["_target"] / factors["_sum"], 0.0)
+    out = frame.merge(factors[keys + ["_factor"]], on=keys, how="inner")
+    notes = []
     dropped = sorted(set(frame["academic_year"]) - set(out["academic_year"]))
-    notes = [f"small areas: years without an authority total dropped: {', '.join(dropped)}"] if dropped else []
-    out["pupils"] = out["pupils"] * out["_factor"].fillna(1.0)
+    if dropped:
+        notes.append(f"small areas: years without an authority total dropped: {', '.join(dropped)}")
+    pairs = set(map(tuple, frame[["authority_code", "phase"]].dropna().drop_duplicates().to_numpy()))
+    kept = set(map(tuple, out[["authority_code", "phase"]].drop_duplicates().to_numpy()))
+    for code, phase in sorted(pairs - kept):
+        notes.append(f"{code}: {phase} small areas dropped: no authority projection to share out")
+    empty = factors[(factors["_sum"] <= 0) & (factors["_target"] > 0)][["authority_code", "phase"]].drop_duplicates()
+    for row in empty.itertuples():
+        notes.append(f"{row.authority_code}: {row.phase} schools project no pupils: the authority projection cannot be shared out")
+    out["pupils"] = out["pupils"] * out["_factor"]
     return out.drop(columns=["_factor", "authority_code"]).reset_index(drop=True), notes
 
 

@@ -146,17 +146,95 @@ def test_interval_quantiles_interpolate_and_scale():
         d.interval_quantiles(iv, "secondary", 1)
 
 
-def test_intervals_from_backtest_are_monotone_and_contain_zero():
-    rng = np.random.default_rng(1)
+def flat_authority(code: str) -> pd.DataFrame:
+    """100 people at every age in mid-2019 and mid-2020: every cohort ratio is 1, children never change."""
+    return population(code, np.full(AGES, 100.0), np.full(AGES, 100.0))
+
+
+def test_hindcast_errors_golden_and_limited_to_last():
+    pop = flat_authority("E06000001")
+    known = rolls([("E06000001", "primary", "2014/15", 600.0), ("E06000001", "primary", "2018/19", 630.0),
+                   ("E06000001", "primary", "2022/23", 660.0), ("E06000001", "primary", "2023/24", np.nan)])
+    errors = d.hindcast_errors(pop, known).set_index(["origin", "academic_year"])
+    # constant children: the error is the log change of the roll between the two years
+    assert errors.loc[("2014/15", "2018/19"), "error"] == pytest.approx(np.log(630 / 600))
+    assert errors.loc[("2014/15", "2022/23"), "error"] == pytest.approx(np.log(660 / 600))
+    assert errors.loc[("2018/19", "2022/23"), "error"] == pytest.approx(np.log(660 / 630))
+    assert errors.loc[("2014/15", "2022/23"), "horizon"] == 8
+    assert len(errors) == 3  # the missing 2023/24 roll makes no pair
+    early = d.hindcast_errors(pop, known, last="2018/19")
+    assert list(early["academic_year"]) == ["2018/19"]
+
+
+def test_hindcast_errors_follow_the_children():
+    pop = growing_authority()
+    known = rolls([("E06000001", "secondary", "2018/19", 500.0), ("E06000001", "secondary", "2022/23", 500.0)])
+    error = d.hindcast_errors(pop, known)["error"].iloc[0]
+    path = d._population_path(pop, 2023)
+    grown = d.children_of_phase(path.by_year[2023][0], "secondary") / d.children_of_phase(path.by_year[2019][0], "secondary")
+    assert grown > 1.2  # the cohorts grew, the roll did not: the method projected too many
+    assert error == pytest.approx(-np.log(grown))
+
+
+@pytest.mark.parametrize("power", [0.5, 0.8, 1.0])
+def test_error_power_recovers_the_growth_of_the_spread(power):
+    rng = np.random.default_rng(7)
+    base = rng.normal(0.0, 0.01, 400)
+    errors = pd.DataFrame([{"horizon": h, "error": e * h**power} for h in (1, 2, 4, 8) for e in base])
+    assert d.error_power(errors) == pytest.approx(power, abs=1e-9)
+
+
+def test_error_power_default_and_bounds():
+    one = pd.DataFrame({"horizon": 4, "error": np.linspace(-0.1, 0.1, 50)})
+    assert d.error_power(one) == d.DEFAULT_ERROR_POWER
+    assert d.error_power(one, default=0.7) == 0.7
+    steep = pd.DataFrame([{"horizon": h, "error": e * h**2} for h in (1, 4) for e in np.linspace(-0.01, 0.01, 50)])
+    assert d.error_power(steep) == d.ERROR_POWER_BOUNDS[1]
+    few = pd.DataFrame([{"horizon": h, "error": e * h} for h in (1, 4) for e in np.linspace(-0.01, 0.01, d.MIN_ERRORS - 1)])
+    assert d.error_power(few) == d.DEFAULT_ERROR_POWER  # too few errors at each horizon to measure a spread
+
+
+def drifting_authorities(n: int = 40) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray]:
+    """Flat populations whose rolls drift by ``rate`` per year each (a steady participation trend)."""
+    rates = np.linspace(-0.02, 0.01, n)
+    codes = [f"E06{k:06d}" for k in range(1, n + 1)]
+    pop = pd.concat([flat_authority(c) for c in codes], ignore_index=True)
     rows = []
-    for h in (1, 2, 4):
-        for _ in range(200):
-            projected = 1000.0
-            actual = projected * np.exp(rng.normal(-0.02 * h, 0.01 * h))  # always over-projected
-            rows.append({"phase": "primary", "horizon": h, "pupils": projected, "actual_pupils": actual})
-    iv = d.intervals_from_backtest(pd.DataFrame(rows))
-    assert (iv["q90"] >= 0).all() and (iv["q10"] <= 0).all()
-    assert iv["q10"].is_monotonic_decreasing and iv["q025"].is_monotonic_decreasing
+    for code, rate in zip(codes, rates):
+        for label in ("2014/15", "2018/19", "2022/23", "2023/24"):
+            years = d.academic_year_end(label) - 2015
+            rows += [(code, phase, label, 1000.0 * np.exp(rate * years)) for phase in d.PHASES]
+    return pop, rolls(rows), rates
+
+
+def test_calibrate_intervals_pools_errors_per_year_and_reads_nothing_later():
+    pop, known, rates = drifting_authorities()
+    table = d.calibrate_intervals(pop, known, last="2022/23").set_index("phase")
+    # errors 4 and 8 years ahead, exactly proportional to the horizon: power 1, per-year quantiles = rates'
+    assert table.loc["primary", "horizons"] == "4, 8"
+    assert table.loc["primary", "power"] == pytest.approx(1.0)
+    assert table.loc["primary", "q50"] == pytest.approx(np.median(rates))
+    assert table.loc["primary", "q10"] == pytest.approx(np.quantile(np.concatenate([rates] * 3), 0.1))
+    quantiles = d.interval_quantiles(table.reset_index(), "primary", 3)
+    assert quantiles["q50"] == pytest.approx(3 * np.median(rates))
+    # the 2023/24 rolls are not read for a calibration that ends in 2022/23
+    changed = known.assign(pupils=np.where(known["academic_year"] == "2023/24", 5.0 * known["pupils"], known["pupils"]))
+    pd.testing.assert_frame_equal(d.calibrate_intervals(pop, changed, last="2022/23"), d.calibrate_intervals(pop, known, last="2022/23"))
+    assert not d.calibrate_intervals(pop, changed).equals(d.calibrate_intervals(pop, known))
+    with pytest.raises(ModelError, match="hindcast errors for primary"):
+        d.calibrate_intervals(pop, known, last="2014/15")
+
+
+def test_project_rolls_moves_the_projection_by_the_bias_term():
+    pop = growing_authority()
+    table = intervals().assign(q50=-0.02, power=1.0)
+    out = d.project_rolls(pop, rolls([("E06000001", "primary", "2018/19", 630.0)]), "2018/19", 6, table).table.set_index("horizon")
+    # at horizon 4 the calibrated quantiles apply as they are; at 2 they are halved (power 1)
+    assert out.loc[4, "pupils"] == pytest.approx(out.loc[4, "pupils_cohort"] * np.exp(-0.02))
+    assert out.loc[2, "pupils"] == pytest.approx(out.loc[2, "pupils_cohort"] * np.exp(-0.01))
+    assert out.loc[2, "pupils_upper_80"] == pytest.approx(out.loc[2, "pupils_cohort"] * np.exp(0.01))
+    assert out.loc[0, "pupils"] == pytest.approx(630.0)
+    assert (out["pupils_lower_80"] <= out["pupils"]).all() and (out["pupils"] <= out["pupils_upper_80"]).all()
 
 
 # ---------------------------------------------------------------- properties
@@ -336,17 +414,28 @@ def synthetic():
     return pd.concat(pops, ignore_index=True), synthetic_scorecard(codes)
 
 
-def test_backtest_never_sees_the_actual_it_scores(synthetic):
+@pytest.mark.parametrize("scored", ["2022/23", "2023/24", "2024/25"])
+def test_backtest_never_sees_the_actual_it_scores(synthetic, scored):
     pop, scorecard = synthetic
     first = d.backtest(pop, scorecard).table
     changed = scorecard.copy()
-    changed.loc[changed["academic_year"] == "2024/25", ["primary_pupils", "secondary_pupils"]] *= 3
+    # the scored year's rolls move differently in every authority (a common factor would cancel out)
+    factor = np.linspace(0.7, 1.4, int((changed["academic_year"] == scored).sum()))
+    for column in ("primary_pupils", "secondary_pupils"):
+        changed.loc[changed["academic_year"] == scored, column] *= factor
     second = d.backtest(pop, changed).table
     keep = ["authority_code", "phase", "origin", "academic_year"]
     merged = first.merge(second, on=keep, suffixes=("", "_changed"))
-    np.testing.assert_allclose(merged["pupils"], merged["pupils_changed"])
-    scored = merged[merged["academic_year"] == "2024/25"]
-    assert (scored["actual_pupils_changed"] == 3 * scored["actual_pupils"]).all()
+    # the rows scored on that year: neither their projection nor their bias term and intervals saw it
+    rows = merged[merged["academic_year"] == scored]
+    assert len(rows) > 0
+    for column in ("pupils", "pupils_lower_80", "pupils_upper_80", "pupils_lower_95", "pupils_upper_95"):
+        np.testing.assert_allclose(rows[column], rows[f"{column}_changed"])
+    assert not np.allclose(rows["actual_pupils"], rows["actual_pupils_changed"])
+    # later origins jump off from it, and calibrate on it: they do change
+    later = merged[merged["origin"].map(d.academic_year_end) >= d.academic_year_end(scored)]
+    if len(later):
+        assert not np.allclose(later["pupils_upper_80"], later["pupils_upper_80_changed"])
     assert set(first["horizon"]) == {1, 2, 4, 5, 6}
 
 
@@ -480,7 +569,7 @@ def test_small_area_demand_prefers_observed_flows_and_adds_up():
     result = d.small_area_demand(lsoas, flows, schools, pop, last_year=2022)
     base = result.table[result.table["academic_year"] == "2018/19"]
     assert base["pupils"].sum() == pytest.approx(500.0)  # the modelled 999 replaced by the observed 300; school 9 is not asked for
-    assert result.problems == []
+    assert len(result.problems) == 1 and "not constrained to the authority projection" in result.problems[0]
 
 
 def test_planning_area_capacity_scaled_to_the_authority_and_like_for_like():
@@ -509,6 +598,21 @@ def test_constrain_to_authority_shares_out_the_authority_projection():
     assert list(out["academic_year"]) == ["2024/25", "2024/25"]
     np.testing.assert_allclose(out.sort_values("urn")["pupils"], [75.0, 25.0])
     assert notes and "2020/21" in notes[0]
+
+
+def test_constrain_to_authority_names_what_it_cannot_share_out():
+    schools = pd.DataFrame({"urn": ["1", "2", "3"], "authority_code": ["E06000001", "E06000001", "E06000002"]})
+    pupils = pd.DataFrame({"urn": ["1", "2", "3", "1", "2"], "phase": ["primary", "primary", "primary", "secondary", "secondary"],
+                           "academic_year": "2024/25", "pupils": [30.0, 10.0, 50.0, 0.0, 0.0]})
+    target = pd.DataFrame({"authority_code": ["E06000001", "E06000001", "E06000002"], "phase": ["primary", "secondary", "primary"],
+                           "academic_year": "2024/25", "pupils": [80.0, 40.0, np.nan]})
+    out, notes = d.constrain_to_authority(pupils, schools, target)
+    # E06000002 has no known total: its school is dropped, not left unscaled among scaled ones
+    assert set(out["urn"]) == {"1", "2"}
+    np.testing.assert_allclose(out[out["phase"] == "primary"].sort_values("urn")["pupils"], [60.0, 20.0])
+    assert (out[out["phase"] == "secondary"]["pupils"] == 0).all()
+    assert any(n.startswith("E06000002: primary small areas dropped") for n in notes)
+    assert any(n.startswith("E06000001: secondary schools project no pupils") for n in notes)
 
 
 def test_latest_capacity_takes_the_last_published_year():

@@ -68,13 +68,16 @@ def test_backtest_meets_the_error_target(backtest, inputs):
 
 def test_backtest_interval_coverage(backtest):
     table = backtest.table
-    primary = table[table["phase"] == "primary"]
-    # target 75-85% of actuals inside the 80% intervals: met for primary over all horizons
-    assert 75.0 <= 100 * primary["inside_80"].mean() <= 85.0
-    # secondary rolls grew less than the population estimates implied: 80% coverage falls short
-    # at 1-2 years (reported), but the 95% intervals still hold most actuals at every horizon
-    secondary = table[table["phase"] == "secondary"]
-    assert (secondary.groupby("horizon")["inside_95"].mean() >= 0.8).all()
+    coverage = 100 * table.groupby(["phase", "horizon"])["inside_80"].mean()
+    # target 75-85% of actuals inside the 80% intervals: met for primary at every horizon and
+    # for secondary 4-6 years ahead (intervals from hindcasts that end by each origin)
+    assert coverage["primary"].between(75.0, 85.0).all(), coverage
+    assert coverage["secondary"].loc[[4, 5, 6]].between(75.0, 85.0).all(), coverage
+    # from 2023/24 the hindcast 2022/23 -> 2023/24 already shows secondary rolls falling behind the children
+    late = table[(table["phase"] == "secondary") & (table["origin"] == "2023/24")]
+    assert 75.0 <= 100 * late["inside_80"].mean() <= 90.0
+    # from 2022/23 nothing earlier showed it (reported as missed): the 95% intervals still hold most actuals
+    assert (table.groupby(["phase", "horizon"])["inside_95"].mean() >= 0.9).all()
 
 
 def test_backtest_leaves_out_only_named_authorities(backtest):
@@ -167,6 +170,47 @@ def test_small_area_chain_on_real_schools(inputs, store):
     for phase, group in table[table["academic_year"] == "2025/26"].groupby("phase"):
         assert group["capacity"].sum() == pytest.approx(kent_places[phase])
     assert any("dropped" in p for p in result.problems)
+
+
+@pytest.mark.parametrize("code", ["E09000007", "E10000016"])
+def test_small_areas_grow_as_the_authority_projection(inputs, store, code):
+    """Camden (inner London: children growing 3-4% a year in the mid-2019/2020 estimates) and Kent:
+    the planning areas add up to the authority projection every year, so they grow alike."""
+    from atlaskit import loaders
+
+    la_population, scorecard = inputs
+    data = loaders.load(code, store_dir=store)
+    if data.flows is None or data.flows.empty:
+        pytest.skip("the store has no flows")
+    table = d.project_demand(la_population, scorecard, years_ahead=10, authorities=[code], include_backtest=False).table
+    ahead = table[table["kind"].isin(["actual", "projection"])]
+    result = d.small_area_demand(data.lsoas, data.flows, data.schools, la_population, last_year=2035, authority_pupils=ahead,
+                                 authority_capacity=d.latest_capacity(scorecard))
+    areas = result.table.groupby(["phase", "academic_year"])[["pupils", "pupils_no_capacity"]].sum().sum(axis=1)
+    authority = ahead.set_index(["phase", "academic_year"])["pupils"]
+    assert set(areas.index) == set(authority.index)
+    np.testing.assert_allclose(areas.sort_index().to_numpy(), authority.reindex(areas.sort_index().index).to_numpy(), rtol=1e-9)
+    for phase in d.PHASES:
+        grown = areas[phase].iloc[-1] / areas[phase].iloc[0]
+        assert grown == pytest.approx(authority[phase].iloc[-1] / authority[phase].iloc[0], rel=1e-9)
+    # without the authority total the chain runs from the 2019 flows: it says it is not anchored
+    free = d.small_area_demand(data.lsoas, data.flows, data.schools, la_population, last_year=2035)
+    assert any("not constrained to the authority projection" in p for p in free.problems)
+    assert "2018/19" in set(free.table["academic_year"])
+
+
+def test_cli_areas_add_up_to_the_authority_projection(store, inputs, capsys):
+    from atlaskit import loaders
+    from atlaskit.cli import main
+
+    if loaders.load("E09000007", store_dir=store).flows.empty:
+        pytest.skip("the store has no flows")
+    assert main(["demand", "E09000007", "--areas", "--format", "csv", "--years", "10"]) == 0
+    areas = pd.read_csv(io.StringIO(capsys.readouterr().out))
+    totals = areas.groupby(["phase", "academic_year"])[["pupils", "pupils_no_capacity"]].sum().sum(axis=1)
+    table = d.project_demand(*inputs, years_ahead=10, authorities=["E09000007"], include_backtest=False).table
+    authority = table[table["kind"].isin(["actual", "projection"])].set_index(["phase", "academic_year"])["pupils"]
+    np.testing.assert_allclose(totals.to_numpy(), authority.reindex(totals.index).to_numpy(), rtol=1e-3)
 
 
 def test_notebook_runs_for_one_authority(store, tmp_path):
