@@ -27,10 +27,13 @@ import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+
+if TYPE_CHECKING:
+    from atlaskit.demand import DemandResult
 
 __all__ = [
     "Block",
@@ -54,6 +57,7 @@ __all__ = [
     "maps_section",
     "catchments_section",
     "projection_section",
+    "planning_area_projection",
     "demand_section",
     "validation_section",
     "sources_section",
@@ -1041,6 +1045,62 @@ def planning_area_summary(area_table: pd.DataFrame, phase: str, margin_pct: floa
     return pd.DataFrame(out)
 
 
+def planning_area_projection(ctx: ReportContext) -> DemandResult:
+    """Project the report phase's pupils per planning area, sharing out the authority projection.
+
+    The small areas (:func:`atlaskit.demand.small_area_demand`) say *where* the pupils will be:
+    each school's LSOAs (from the flows) and their children. The authority projection
+    (:func:`_projection`, anchored on the latest roll) says *how many*: its ``actual`` and
+    ``projection`` rows are passed as ``authority_pupils``, so each year the planning areas add
+    up to it (as ``atlas demand --areas`` does). Places are the schools' May 2015 capacities
+    scaled to the authority's latest places in the scorecard (the places the projection section
+    shows). Cached on the context.
+
+    Args:
+        ctx: the report context (store tables ``la_population`` and ``scorecard``, the flows).
+
+    Returns:
+        :class:`atlaskit.demand.DemandResult`: the planning-group table (pupils of schools
+        with places in ``pupils``, the others in ``pupils_no_capacity``) and its problems.
+
+    Raises:
+        LookupError: no population by age, no flows, no open state-funded schools of the
+            phase, or no authority projection (the message says which).
+    """
+    if "small_areas" not in ctx.cache:
+        from atlaskit import demand
+
+        data = ctx.data
+        population = ctx.tables.get("la_population")
+        if population is None or population.empty:
+            raise LookupError("the store has no population by age (run `atlas build`)")
+        if data.flows is None or data.flows.empty:
+            raise LookupError("the store has no home-to-school flows yet, so pupils cannot be placed in planning areas")
+        schools = phase_schools(data.schools, ctx.phase)
+        if schools.empty:
+            raise LookupError(f"{ctx.authority_name} has no open state-funded {ctx.phase} schools")
+        if "authority_code" not in schools:
+            schools = schools.assign(authority_code=ctx.authority)
+        try:
+            table, _ = _projection(ctx)
+        except LookupError as exc:
+            raise LookupError(f"the planning areas share out the authority projection, which is not available: {exc}") from exc
+        ahead = table[(table["authority_code"] == ctx.authority) & table["kind"].isin(["actual", "projection"])]
+        if ahead.empty:
+            raise LookupError(f"no authority projection for {ctx.authority_name} to share out among its planning areas")
+        last_year = max(int(str(y)[:4]) + 1 for y in ahead["academic_year"])
+        ctx.cache["small_areas"] = demand.small_area_demand(
+            data.lsoas,
+            data.flows[data.flows["phase"] == ctx.phase],
+            schools,
+            population,
+            last_year=last_year,
+            authority_pupils=ahead,
+            authority_capacity=demand.latest_capacity(ctx.tables["scorecard"]),
+        )
+    return ctx.cache["small_areas"]
+
+
 def demand_section(ctx: ReportContext) -> Block:
     """Return the demand table per planning area (projected pupils against places)."""
     title = "Demand and places by planning area"
@@ -1048,34 +1108,20 @@ def demand_section(ctx: ReportContext) -> Block:
         return note_block("Demand is switched off for this authority (include_demand: false).", title)
 
     def build() -> Block:
-        from atlaskit import demand
-
-        data = ctx.data
-        population = ctx.tables.get("la_population")
-        if population is None or population.empty:
-            return note_block("Not available: the store has no population by age (run `atlas build`).", title)
-        if data.flows is None or data.flows.empty:
-            return note_block("Not available: the store has no home-to-school flows yet, so pupils cannot be placed in planning areas.", title)
-        schools = phase_schools(data.schools, ctx.phase)
-        if schools.empty:
-            return note_block(f"Not available: {ctx.authority_name} has no open state-funded {ctx.phase} schools.", title)
-        if "authority_code" not in schools:
-            schools = schools.assign(authority_code=ctx.authority)
-        origin = 2025
         try:
-            table, _ = _projection(ctx)
-            origin = max(int(str(y)[:4]) + 1 for y in table["academic_year"])
-        except Exception:  # noqa: BLE001 - the area table does not need the authority projection
-            origin = 2025 + ctx.projection_years
-        result = demand.small_area_demand(data.lsoas, data.flows[data.flows["phase"] == ctx.phase], schools, population, last_year=origin)
+            result = planning_area_projection(ctx)
+        except LookupError as exc:
+            return note_block(f"Not available: {exc}.", title)
         summary = planning_area_summary(result.table, ctx.phase)
         if summary.empty:
             why = "; ".join(result.problems) or f"no {ctx.phase} planning areas"
             return note_block(f"Not available: {why}", title)
         out = table_block(
             summary,
-            f"{ctx.phase.capitalize()} pupils projected per planning area (SCAP 2015 planning areas; schools without one are grouped "
-            f"with schools within 3 km) from modelled flows and small-area children, against the places of its schools (May 2015).",
+            f"{ctx.phase.capitalize()} pupils per planning area (SCAP 2015 planning areas; schools without one are grouped with "
+            f"schools within 3 km): the authority's projection shared out by the modelled flows and small-area children, so the "
+            f"areas add up to it each year; against the places of their schools (May 2015 capacities scaled to the authority's "
+            f"latest places in the school places scorecard).",
             title=title,
             text_columns=("planning area",),
         )

@@ -169,3 +169,20 @@ def test_a_section_with_missing_input_is_a_visible_note(ctx):
 def test_validation_section_says_when_no_flows_are_published(ctx):
     block = report.validation_section(ctx)
     assert not block.available and "No observed secondary flows" in block.html
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("code, phase", [("E09000007", "secondary"), ("E09000007", "primary"), ("E06000053", "secondary")])
+def test_planning_areas_add_up_to_the_authority_projection(store, code, phase):
+    """The demand section's planning areas share out the authority projection: same years, same totals."""
+    ctx = report.prepare(code, phase=phase, projection_years=10, store_dir=store)
+    table, _ = report._projection(ctx)
+    authority = table[(table["phase"] == phase) & table["kind"].isin(["actual", "projection"])].set_index("academic_year")["pupils"]
+    areas = report.planning_area_projection(ctx).table
+    areas = areas[areas["phase"] == phase]
+    totals = (areas["pupils"] + areas["pupils_no_capacity"]).groupby(areas["academic_year"]).sum()
+    assert sorted(totals.index) == sorted(authority.index)  # from the latest roll to the projection's last year
+    np.testing.assert_allclose(totals.reindex(authority.index), authority, rtol=1e-9)
+    html = report.demand_section(ctx).html
+    assert f"pupils {authority.index.min()}" in html and f"pupils {authority.index.max()}" in html
+    assert "not constrained" not in html
