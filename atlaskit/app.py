@@ -362,7 +362,7 @@ class AtlasApp(widgets.VBox):
     def select_school(self, urn: int) -> None:
         """Show a school's profile and, on the catchment layer, where its pupils live."""
         urn = int(urn)
-        rows = self.data.schools[self.data.schools["urn"].astype("int64") == urn]
+        rows = self.data.schools[self.data.schools["urn"] == urn]
         if rows.empty:
             raise UnknownSchool(f"URN {urn} is not a school of {self.data.name}")
         school = rows.iloc[0]
@@ -411,7 +411,7 @@ class AtlasApp(widgets.VBox):
             self.summary.value = f'<div class="atlas-destinations"><h3 style="font-size:1em">{html.escape(name)}</h3><p>No {phase} pupil-flow data for this area.</p></div>'
             self.show_message(f"{name}: no {phase} pupil-flow data for this area.")
         else:
-            names = dict(zip(self.data.schools["urn"].astype("int64"), self.data.schools["school_name"].astype(str)))
+            names = dict(zip(self.data.schools["urn"], self.data.schools["school_name"].astype(str)))
             self._destination_urns = [int(u) for u in dest["urn"].head(10)]
             self.summary.value = mapping.destinations_html(name, dest, names)
             self.show_message(f"{name}: the schools its children attend are listed and enlarged on the map.")
@@ -469,13 +469,13 @@ class AtlasApp(widgets.VBox):
     @_guarded
     def _on_phase_change(self, change) -> None:
         if self.selected_urn is not None and self.layer.value == "catchment":
-            school = self.data.schools[self.data.schools["urn"].astype("int64") == self.selected_urn]
+            school = self.data.schools[self.data.schools["urn"] == self.selected_urn]
             if len(school) and str(school.iloc[0].get("phase")) == "all-through":
                 self._draw_schools()
                 self.select_school(self.selected_urn)
                 return
         if self.selected_urn is not None:
-            urn_phase = self.data.schools.loc[self.data.schools["urn"].astype("int64") == self.selected_urn, "phase"]
+            urn_phase = self.data.schools.loc[self.data.schools["urn"] == self.selected_urn, "phase"]
             if len(urn_phase) and str(urn_phase.iloc[0]) not in (change["new"], "all-through"):
                 self._clear_selection()
         self._draw_schools()
@@ -658,7 +658,7 @@ class AtlasApp(widgets.VBox):
                 catchment, values, labels, dashed = self._catchment_values
                 classes = mapping.classify(values, key)
                 colour_outside = True
-                school = self.data.schools.loc[self.data.schools["urn"].astype("int64") == self.selected_urn, "school_name"]
+                school = self.data.schools.loc[self.data.schools["urn"] == self.selected_urn, "school_name"]
                 title = f"{spec.label}: {school.iloc[0] if len(school) else self.selected_urn}"
                 table = self._catchment_table(catchment)
         elif key == "demand":

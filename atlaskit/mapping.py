@@ -828,7 +828,7 @@ def search_schools(schools: pd.DataFrame, query: str, limit: int = 5) -> pd.Data
     if not text:
         return schools.iloc[0:0]
     if text.isdigit():
-        hit = schools[schools["urn"].astype("int64") == int(text)]
+        hit = schools[schools["urn"] == int(text)]
         if len(hit):
             return hit
     if "postcode" in schools:
@@ -911,7 +911,7 @@ def utilisation(schools: pd.DataFrame) -> pd.Series:
     pupils = pd.to_numeric(schools["pupils_2019"], errors="coerce").astype("float64")
     capacity = pd.to_numeric(schools["capacity_2015"], errors="coerce").astype("float64")
     pct = 100.0 * pupils / capacity.where(capacity > 0)
-    return pd.Series(pct.to_numpy(), index=schools["urn"].astype("int64").to_numpy(), name="utilisation_pct")
+    return pd.Series(pct.to_numpy(), index=schools["urn"].to_numpy(), name="utilisation_pct")
 
 
 def utilisation_classes() -> Classes:
@@ -941,7 +941,7 @@ def utilisation_table(schools: pd.DataFrame, phase: str | None = None) -> pd.Dat
     pct = utilisation(frame)
     return pd.DataFrame(
         {
-            "urn": frame["urn"].astype("int64").to_numpy(),
+            "urn": frame["urn"].to_numpy(),
             "school_name": frame["school_name"].astype(str).to_numpy(),
             "phase": frame["phase"].astype(str).to_numpy(),
             "pupils_2019": pd.to_numeric(frame["pupils_2019"], errors="coerce").to_numpy(),

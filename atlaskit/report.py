@@ -369,14 +369,6 @@ def prepare(
 # Pure builders
 
 
-def _int_urns(schools: pd.DataFrame) -> pd.DataFrame:
-    """Return schools with ``urn`` as int64 (the flows' type; the schools table may hold text URNs)."""
-    if "urn" not in schools or pd.api.types.is_integer_dtype(schools["urn"]):
-        return schools
-    urn = pd.to_numeric(schools["urn"], errors="coerce")
-    return schools[urn.notna()].assign(urn=urn[urn.notna()].astype("int64"))
-
-
 def phase_schools(schools: pd.DataFrame, phase: str, open_state_funded: bool = True) -> pd.DataFrame:
     """Return the schools teaching a phase (all-through schools count in both), optionally open state-funded only.
 
@@ -391,7 +383,7 @@ def phase_schools(schools: pd.DataFrame, phase: str, open_state_funded: bool = T
         for column in ("is_open", "is_state_funded"):
             if column in schools:
                 keep &= schools[column].fillna(False).astype(bool)
-    return _int_urns(schools[keep.fillna(False).astype(bool)])
+    return schools[keep.fillna(False).astype(bool)]
 
 
 def children_of_phase(lsoas: pd.DataFrame, phase: str, year: int = 2019) -> pd.Series:
@@ -865,7 +857,7 @@ def _modelled_cross_border(ctx: ReportContext) -> pd.DataFrame | None:
     if modelled.empty:
         return None
     lsoa_authority = data.lsoas.set_index("lsoa11_code")["authority_code"]
-    school_authority = pd.Series(data.code, index=_int_urns(data.schools)["urn"])
+    school_authority = pd.Series(data.code, index=data.schools["urn"])
     return cross_border_summary(modelled, lsoa_authority, school_authority, data.code)
 
 
