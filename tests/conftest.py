@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import fcntl
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import yaml
 
 from atlaskit import config
 
@@ -46,3 +48,42 @@ def store(data_dir) -> Path:
             build_store(data_dir, store_dir)
         fcntl.flock(lock, fcntl.LOCK_UN)
     return store_dir
+
+
+#: Names of the authorities the tests write parameter files for.
+AUTHORITY_NAMES = {"E06000001": "Hartlepool", "E06000053": "Isles of Scilly", "E09000001": "City of London", "E09000007": "Camden"}
+
+
+def _write_parameter_file(folder: Path, code: str, **overrides) -> Path:
+    """Write ``<folder>/<code>.yaml`` with small, fast settings; see :func:`write_parameter_file`."""
+    values = {
+        "authority": code,
+        "authority_name": AUTHORITY_NAMES[code],
+        "phase": "secondary",
+        "buffer_km": 0.5,
+        "projection_years": 3,
+        "top_schools": 2,
+        "include_flows": True,
+        "include_demand": True,
+        "report_title": None,
+    }
+    values.update(overrides)
+    path = folder / f"{code}.yaml"
+    path.write_text(yaml.safe_dump(values, sort_keys=False))
+    return path
+
+
+@pytest.fixture
+def write_parameter_file() -> Callable[..., Path]:
+    """Return a function writing one parameter file for a test, unvalidated.
+
+    ``write_parameter_file(folder, code, **overrides)`` writes ``<folder>/<code>.yaml`` with the
+    name in :data:`AUTHORITY_NAMES` and small, fast settings (phase secondary, buffer_km 0.5,
+    projection_years 3, top_schools 2, flows and demand on, no title), each key replaced or
+    added by ``overrides``. Nothing is validated, so a test can write a broken file
+    (``phase="sixth form"``) or extra keys for its own notebook (``fail=True``).
+
+    Returns:
+        The writer; it returns the path written.
+    """
+    return _write_parameter_file

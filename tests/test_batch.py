@@ -13,25 +13,6 @@ from atlaskit import batch
 
 TINY = Path(__file__).parent / "notebooks" / "tiny_report.ipynb"
 CODES = ["E06000053", "E09000001", "E06000001"]
-NAMES = {"E06000053": "Isles of Scilly", "E09000001": "City of London", "E06000001": "Hartlepool"}
-
-
-def _write_parameters(folder: Path, code: str, **overrides) -> Path:
-    values = {
-        "authority": code,
-        "authority_name": NAMES[code],
-        "phase": "secondary",
-        "buffer_km": 1.0,
-        "projection_years": 3,
-        "top_schools": 2,
-        "include_flows": True,
-        "include_demand": True,
-        "report_title": None,
-    }
-    values.update(overrides)
-    path = folder / f"{code}.yaml"
-    path.write_text(yaml.safe_dump(values, sort_keys=False))
-    return path
 
 
 def _plain_yaml(path: Path) -> dict:
@@ -48,11 +29,11 @@ def no_store(tmp_path, monkeypatch):
 
 
 @pytest.fixture
-def params(tmp_path) -> Path:
+def params(tmp_path, write_parameter_file) -> Path:
     folder = tmp_path / "parameters"
     folder.mkdir()
     for code in CODES:
-        _write_parameters(folder, code)
+        write_parameter_file(folder, code)
     return folder
 
 
@@ -61,12 +42,12 @@ def _leftovers(out: Path) -> list[str]:
 
 
 @pytest.mark.slow
-def test_batch_of_three_with_a_broken_parameter_file(tmp_path, params, no_store, capsys):
+def test_batch_of_three_with_a_broken_parameter_file(tmp_path, params, no_store, capsys, write_parameter_file):
     """Two reports are built, the broken one is listed in the index, exit 1; fixed, only it is rebuilt."""
     from atlaskit.cli import main
 
     broken = params / "E09000001.yaml"
-    broken.write_text(broken.read_text().replace("buffer_km: 1.0", "buffer_km: lots"))
+    broken.write_text(broken.read_text().replace("buffer_km: 0.5", "buffer_km: lots"))
     out = tmp_path / "reports"
     argv = ["report", *CODES, "--out", str(out), "--parameters", str(params), "--notebook", str(TINY), "--no-progress", "--workers", "2"]
 
@@ -79,7 +60,7 @@ def test_batch_of_three_with_a_broken_parameter_file(tmp_path, params, no_store,
     err = capsys.readouterr().err
     assert "E09000001" in err and "buffer_km" in err
 
-    _write_parameters(params, "E09000001")
+    write_parameter_file(params, "E09000001")
     assert main(argv) == 0
     assert "1 built, 2 up to date, 0 failed" in capsys.readouterr().out
     index = (out / "index.html").read_text()
@@ -87,7 +68,7 @@ def test_batch_of_three_with_a_broken_parameter_file(tmp_path, params, no_store,
     assert _leftovers(out) == []
 
     # an edited parameter file makes its report stale again; --force rebuilds all
-    _write_parameters(params, "E06000001", top_schools=3)
+    write_parameter_file(params, "E06000001", top_schools=3)
     result = batch.run_batch(CODES, out, TINY, params, workers=1)
     assert result.built == ["E06000001"] and sorted(result.skipped) == ["E06000053", "E09000001"]
     jobs, skipped, failures, _ = batch.plan_batch(CODES, out, TINY, params, force=True)
@@ -95,8 +76,8 @@ def test_batch_of_three_with_a_broken_parameter_file(tmp_path, params, no_store,
 
 
 @pytest.mark.slow
-def test_a_failing_cell_is_reported_with_its_index_and_error(tmp_path, params, no_store):
-    _write_parameters(params, "E06000001", fail=True)
+def test_a_failing_cell_is_reported_with_its_index_and_error(tmp_path, params, no_store, write_parameter_file):
+    write_parameter_file(params, "E06000001", fail=True)
     out = tmp_path / "reports"
     result = batch.run_batch(["E06000053", "E06000001"], out, TINY, params, workers=2, load_parameters=_plain_yaml)
     assert result.built == ["E06000053"] and not result.ok
@@ -187,10 +168,10 @@ def test_missing_parameter_file_is_a_failure_not_a_crash(tmp_path, params, no_st
 
 
 @pytest.mark.slow
-def test_batch_on_a_dask_local_cluster(tmp_path, params, no_store):
+def test_batch_on_a_dask_local_cluster(tmp_path, params, no_store, write_parameter_file):
     """The same batch on dask.distributed.LocalCluster (processes, 2 workers, 1 thread each)."""
     distributed = pytest.importorskip("distributed")
-    _write_parameters(params, "E06000001", fail=True)
+    write_parameter_file(params, "E06000001", fail=True)
     out = tmp_path / "reports"
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
         result = batch.run_batch(CODES, out, TINY, params, scheduler=cluster.scheduler_address, load_parameters=_plain_yaml)
@@ -218,8 +199,8 @@ def test_an_interrupted_batch_leaves_no_half_written_report(tmp_path, params, no
 
 
 @pytest.mark.slow
-def test_a_cell_over_the_execution_timeout_fails_that_report(tmp_path, params, no_store):
-    _write_parameters(params, "E06000053", sleep_s=30.0)
+def test_a_cell_over_the_execution_timeout_fails_that_report(tmp_path, params, no_store, write_parameter_file):
+    write_parameter_file(params, "E06000053", sleep_s=30.0)
     out = tmp_path / "reports"
     result = batch.run_batch(["E06000053"], out, TINY, params, workers=1, execution_timeout=2, load_parameters=_plain_yaml)
     failure = result.failed["E06000053"]

@@ -7,7 +7,6 @@ import re
 from pathlib import Path
 
 import pytest
-import yaml
 
 from atlaskit import batch, config
 
@@ -16,28 +15,12 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 AUTHORITIES = {"E06000053": "Isles of Scilly", "E09000001": "City of London", "E09000007": "Camden"}
 
 
-def _parameters(folder: Path, code: str, **overrides) -> None:
-    values = {
-        "authority": code,
-        "authority_name": AUTHORITIES[code],
-        "phase": "secondary",
-        "buffer_km": 0.5,
-        "projection_years": 3,
-        "top_schools": 2,
-        "include_flows": True,
-        "include_demand": True,
-        "report_title": None,
-    }
-    values.update(overrides)
-    (folder / f"{code}.yaml").write_text(yaml.safe_dump(values, sort_keys=False))
-
-
 def _errors(ipynb: Path) -> list[str]:
     nb = json.loads(ipynb.read_text())
     return [f"{o['ename']}: {o['evalue']}" for c in nb["cells"] for o in c.get("outputs", []) if o.get("output_type") == "error"]
 
 
-def test_report_batch_on_small_authorities(store, tmp_path):
+def test_report_batch_on_small_authorities(store, tmp_path, write_parameter_file):
     """Papermill runs of report.ipynb: no cell errors, headline figures and images in the HTML; a broken
     parameter file fails alone, is listed in the index, and is the only report rebuilt once fixed."""
     import atlaskit
@@ -45,9 +28,9 @@ def test_report_batch_on_small_authorities(store, tmp_path):
 
     params = tmp_path / "parameters"
     params.mkdir()
-    _parameters(params, "E06000053")
-    _parameters(params, "E09000007", top_schools=3)
-    _parameters(params, "E09000001", phase="sixth form")  # deliberately broken
+    write_parameter_file(params, "E06000053")
+    write_parameter_file(params, "E09000007", top_schools=3)
+    write_parameter_file(params, "E09000001", phase="sixth form")  # deliberately broken
     out = tmp_path / "reports"
     build_before = batch.store_build_id()
 
@@ -74,7 +57,7 @@ def test_report_batch_on_small_authorities(store, tmp_path):
     camden = (out / "E09000007.html").read_text()
     assert "Cross-border pupils" in camden and "DfE published" in camden
 
-    _parameters(params, "E09000001")  # fixed
+    write_parameter_file(params, "E09000001")  # fixed
     result = batch.run_batch(list(AUTHORITIES), out, parameters_dir=params, workers=2)
     assert result.ok, {c: f.describe() for c, f in result.failed.items()}
     if batch.store_build_id() == build_before:  # another process may rebuild the store meanwhile
