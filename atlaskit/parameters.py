@@ -11,7 +11,7 @@ from __future__ import annotations
 import difflib
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -23,7 +23,9 @@ from atlaskit.errors import ParameterError
 __all__ = [
     "AUTHORITY_CODE_PATTERN",
     "AuthorityParameters",
+    "authority_school_phases",
     "check_parameters",
+    "default_phase",
     "load_authority_parameters",
     "load_parameters",
     "parameters_path",
@@ -237,7 +239,58 @@ def render_parameters(params: AuthorityParameters) -> str:
     return _header(params) + body
 
 
-def write_parameters(authorities_df, folder: str | os.PathLike | None = None, overwrite: bool = False) -> list[Path]:
+def default_phase(school_phases: Iterable[str] | None) -> str:
+    """Return the phase an authority's parameter file starts with: one it has schools for.
+
+    Args:
+        school_phases: the phases (``"primary"``, ``"secondary"``) the authority has open
+            state-funded schools for (:func:`authority_school_phases`); None when not known.
+
+    Returns:
+        ``"secondary"`` when the authority has secondary schools, or when its schools are not
+        known or it has none (the model's default); ``"primary"`` when it has primary schools
+        only (the City of London: one primary school, no secondary).
+    """
+    phases = set(school_phases or ())
+    if "secondary" not in phases and "primary" in phases:
+        return "primary"
+    return "secondary"
+
+
+def authority_school_phases(store_dir: str | os.PathLike | None = None) -> dict[str, set[str]]:
+    """Return the phases each authority has open state-funded schools for, from the store.
+
+    All-through schools count in both phases (as in the report, :data:`atlaskit.report.PHASE_SCHOOL_TYPES`).
+
+    Args:
+        store_dir: store folder (default ``config.store_dir()``).
+
+    Returns:
+        ``{authority_code: {"primary", "secondary"}}`` (a subset of the two); authorities with
+        no open state-funded primary or secondary school are absent.
+
+    Raises:
+        StoreMissing: the store has not been built.
+    """
+    from atlaskit import store
+    from atlaskit.report import PHASE_SCHOOL_TYPES
+
+    schools = store.read_table("schools", columns=["authority_code", "phase", "is_open", "is_state_funded"], store_dir=store_dir)
+    keep = schools["is_open"].fillna(False).astype(bool) & schools["is_state_funded"].fillna(False).astype(bool)
+    out: dict[str, set[str]] = {}
+    for code, phase in schools.loc[keep, ["authority_code", "phase"]].drop_duplicates().itertuples(index=False):
+        for wanted, types in PHASE_SCHOOL_TYPES.items():
+            if str(phase) in types:
+                out.setdefault(str(code), set()).add(wanted)
+    return out
+
+
+def write_parameters(
+    authorities_df,
+    folder: str | os.PathLike | None = None,
+    overwrite: bool = False,
+    school_phases: Mapping[str, Iterable[str]] | None = None,
+) -> list[Path]:
     """Write ``<CODE>.yaml`` with default settings for every authority in a table.
 
     Args:
@@ -245,6 +298,9 @@ def write_parameters(authorities_df, folder: str | os.PathLike | None = None, ov
             (one row per authority, e.g. :func:`atlaskit.authorities`).
         folder: where to write; defaults to :func:`atlaskit.config.parameters_dir`; created if missing.
         overwrite: rewrite files that exist (otherwise they are kept, with any edits).
+        school_phases: the phases each authority has schools for (:func:`authority_school_phases`):
+            each file's ``phase`` is :func:`default_phase` of its authority's, so that it shows
+            schools. None: every file gets the model's default (secondary).
 
     Returns:
         The paths written, in table order (files kept are not listed).
@@ -264,7 +320,10 @@ def write_parameters(authorities_df, folder: str | os.PathLike | None = None, ov
     out = _folder(folder)
     records = []
     for code, name in zip(codes, authorities_df["authority_name"]):
-        records.append(validate_parameters({"authority": code, "authority_name": str(name)}, f"authorities table row {code}"))
+        values: dict[str, Any] = {"authority": code, "authority_name": str(name)}
+        if school_phases is not None:
+            values["phase"] = default_phase(school_phases.get(code))
+        records.append(validate_parameters(values, f"authorities table row {code}"))
     out.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     for params in records:

@@ -12,7 +12,9 @@ from atlaskit.errors import ParameterError
 from atlaskit.parameters import (
     AuthorityParameters,
     KEY_HELP,
+    authority_school_phases,
     check_parameters,
+    default_phase,
     load_authority_parameters,
     load_parameters,
     write_parameters,
@@ -163,6 +165,39 @@ def test_missing_file(tmp_path):
         load_parameters(tmp_path / "E09000007.yaml")
 
 
+@pytest.mark.parametrize(
+    "phases, expected",
+    [({"primary", "secondary"}, "secondary"), ({"primary"}, "primary"), ({"secondary"}, "secondary"), (set(), "secondary"), (None, "secondary")],
+)
+def test_default_phase_is_one_the_authority_has_schools_for(phases, expected):
+    assert default_phase(phases) == expected
+
+
+def test_write_parameters_defaults_to_a_phase_with_schools(tmp_path):
+    table = pd.DataFrame({"authority_code": ["E09000001", "E09000007"], "authority_name": ["City of London", "Camden"]})
+    write_parameters(table, tmp_path, school_phases={"E09000001": {"primary"}, "E09000007": {"primary", "secondary"}})
+    assert load_authority_parameters("E09000001", tmp_path).phase == "primary"
+    assert load_authority_parameters("E09000007", tmp_path).phase == "secondary"
+    write_parameters(table, tmp_path, overwrite=True)  # phases not known: the model's default
+    assert load_authority_parameters("E09000001", tmp_path).phase == "secondary"
+
+
+@pytest.mark.integration
+def test_committed_parameter_files_show_a_phase_with_schools(store):
+    """Every committed file's phase is one its authority has open state-funded schools for (City of London: primary)."""
+    from atlaskit import config
+
+    phases = authority_school_phases(store)
+    assert phases["E09000001"] == {"primary"}
+    assert phases["E06000053"] == {"primary", "secondary"}  # one all-through school counts in both
+    wrong = []
+    for path in sorted(config.parameters_dir().glob("*.yaml")):
+        params = load_parameters(path)
+        if params.phase not in phases.get(params.authority, set()):
+            wrong.append(f"{path.name}: {params.phase}")
+    assert wrong == []
+
+
 def test_write_parameters_rejects_a_bad_table(tmp_path):
     with pytest.raises(ParameterError, match="lacks column.*authority_name"):
         write_parameters(AUTHORITIES[["authority_code"]], tmp_path)
@@ -195,15 +230,21 @@ def test_check_all_good(tmp_path):
 
 def test_cli_check_exit_codes(tmp_path, capsys, monkeypatch):
     import atlaskit
+    from atlaskit import parameters
     from atlaskit.cli import main
 
     monkeypatch.setattr(atlaskit, "authorities", lambda: AUTHORITIES, raising=False)
+    phases = {"E09000007": {"primary", "secondary"}, "E10000016": {"primary", "secondary"}, "E06000058": {"primary"}}
+    monkeypatch.setattr(parameters, "authority_school_phases", lambda: phases)
     assert main(["parameters", "--out", str(tmp_path)]) == 0
     assert "wrote 4 parameter file(s)" in capsys.readouterr().out
     assert main(["parameters", "--out", str(tmp_path)]) == 0
     assert "kept 4 existing" in capsys.readouterr().out
     assert main(["parameters", "--out", str(tmp_path), "--check"]) == 0
     assert "checked 4 parameter file(s)" in capsys.readouterr().out
+    # the phase written is one the authority has schools for (secondary when unknown)
+    written = {p.stem: yaml.safe_load(p.read_text())["phase"] for p in tmp_path.glob("*.yaml")}
+    assert written == {"E09000007": "secondary", "E10000016": "secondary", "E06000058": "primary", "E08000025": "secondary"}
     _write(tmp_path, "E09000007.yaml", VALID + "projection_years: 40\n")
     assert main(["parameters", "--out", str(tmp_path), "--check"]) == 1
     captured = capsys.readouterr()

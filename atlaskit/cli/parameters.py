@@ -15,9 +15,13 @@ def parameters(
     check: bool = typer.Option(False, "--check", help="Validate every file in the folder and report all bad ones; write nothing."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Rewrite existing files (by default they are kept, with any edits)."),
 ) -> None:
-    """Write a parameter file for each of the 153 authorities (from the store), or --check them all."""
+    """Write a parameter file for each of the 153 authorities (from the store), or --check them all.
+
+    Each file starts with the default settings and a phase the authority has open state-funded
+    schools for (secondary where it has any, else primary: the City of London).
+    """
     from atlaskit import config
-    from atlaskit.parameters import check_parameters, write_parameters
+    from atlaskit.parameters import authority_school_phases, check_parameters, write_parameters
 
     folder = out or config.parameters_dir()
     if check:
@@ -38,7 +42,7 @@ def parameters(
     import atlaskit
 
     table = atlaskit.authorities()
-    written = write_parameters(table, folder, overwrite=overwrite)
+    written = write_parameters(table, folder, overwrite=overwrite, school_phases=authority_school_phases())
     kept = len(table) - len(written)
     typer.echo(
         f"wrote {len(written)} parameter file(s) to {folder}"
