@@ -380,3 +380,86 @@ def test_distance_summary_and_cross_border(flows_table):
     assert border["resident_pupils"] == pytest.approx(100.0, rel=1e-5)
     assert border["resident_taught_outside"] == pytest.approx(100 - 84.4637, rel=1e-4)
     assert border["taught_from_outside"] == pytest.approx(21.1942, rel=1e-4)
+
+
+# --- competition, social sorting and the 2015 calibration population ---------------------------
+
+
+def test_competitors_count_other_schools_within_the_radius():
+    # six schools 0.5 km apart on a line (0-2.5 km) and one alone at 20 km
+    xs = [0, 500, 1000, 1500, 2000, 2500, 20000]
+    dests = _destinations([(x, 0) for x in xs], [100.0] * len(xs))
+    floor = fl.COMPETITORS_FLOOR
+    assert floor == 4  # the counts below are chosen around it
+    system = fl.build_system(_origins([(0, 0)], [10.0]), dests, k=len(xs), competition_radius_km=3.0)
+    np.testing.assert_allclose(system.feature("competitors"), np.log1p([5, 5, 5, 5, 5, 5, floor]))
+    narrow = fl.build_system(_origins([(0, 0)], [10.0]), dests, k=len(xs), competition_radius_km=1.2)
+    # within 1.2 km: 2 or 3 others, raised to the floor; the lone school too
+    np.testing.assert_allclose(narrow.feature("competitors"), np.log1p([floor] * len(xs)))
+    middle = fl.build_system(_origins([(0, 0)], [10.0]), dests, k=len(xs), competition_radius_km=2.2)
+    np.testing.assert_allclose(middle.feature("competitors"), np.log1p([4, 5, 5, 5, 5, 4, floor]))
+    # steeper decay where schools crowd: the pair feature is distance times the school's value
+    np.testing.assert_allclose(system.feature("distance_x_competitors"), np.maximum(system.distance_km, fl.MIN_DISTANCE_KM) * system.feature("competitors")[system.col])
+
+
+def test_social_sorting_feature_and_its_gradient():
+    rng = np.random.default_rng(3)
+    n_o, n_d = 60, 12
+    origins = _origins(list(zip(rng.uniform(0, 10000, n_o), rng.uniform(0, 10000, n_o))), rng.uniform(20, 80, n_o).tolist())
+    origins["idaci"] = rng.normal(0, 0.1, n_o)
+    dests = _destinations(list(zip(rng.uniform(0, 10000, n_d), rng.uniform(0, 10000, n_d))), rng.uniform(300, 900, n_d).tolist(), fsm=rng.normal(0, 0.1, n_d))
+    system = fl.build_system(origins, dests, k=8)
+    value = system.feature("fsm_x_origin_idaci")
+    np.testing.assert_allclose(value, dests["fsm"].to_numpy()[system.col] * origins["idaci"].to_numpy()[:, None])
+    truth = _result(("log_size", "distance_km", "competitors", "distance_x_competitors", "fsm_x_origin_idaci"), [1.0, -0.6, 0.2, -0.1, 8.0])
+    observed = _synthetic_observed(system, fl.predict(system, truth), range(n_d), rng)
+    cells = fl.align_observed(system, observed)
+    params = truth.params + 0.05
+    _, grad = fl._loglik_and_grad(system, cells, truth.features, params, None)
+    for m in range(len(params)):
+        e = np.zeros(len(params))
+        e[m] = 1e-6
+        up = fl._loglik_and_grad(system, cells, truth.features, params + e, None)[0]
+        down = fl._loglik_and_grad(system, cells, truth.features, params - e, None)[0]
+        assert grad[m] == pytest.approx((up - down) / 2e-6, rel=1e-4, abs=1e-3)
+    # children of deprived areas go more to schools with many disadvantaged pupils when the term is positive
+    flows = fl.predict(system, truth)
+    poor = origins["idaci"].to_numpy() > 0
+    high_fsm = (dests["fsm"].to_numpy() > 0)[system.col]
+    share_poor = (flows * high_fsm)[poor].sum() / flows[poor].sum()
+    share_rich = (flows * high_fsm)[~poor].sum() / flows[~poor].sum()
+    assert share_poor > share_rich
+
+
+def test_phase_destinations_centres_fsm_and_attainment_on_open_schools():
+    schools = pd.DataFrame(
+        {
+            "urn": [1, 2, 3, 4],
+            "authority_code": ["E09000001"] * 4,
+            "phase": ["secondary", "secondary", "secondary", "primary"],
+            "is_state_funded": [True] * 4,
+            "is_open": [True, True, False, True],
+            "age_low": [11, 11, 11, 4],
+            "age_high": [16, 16, 16, 11],
+            "pupils_2019": [900, 800, 700, 400],
+            "easting": [1.0, 2.0, 3.0, 4.0],
+            "northing": [1.0, 2.0, 3.0, 4.0],
+            "fsm_ever_pct_2019": [20.0, 40.0, 90.0, 10.0],
+            "ks4_attainment8": [40.0, np.nan, 60.0, np.nan],
+        }
+    )
+    secondary, _ = fl.phase_destinations(schools, "secondary", open_only=False)
+    # centred on the open schools' mean (30% and 40.0), the closed school does not move the centre
+    np.testing.assert_allclose(secondary["fsm"], [-0.1, 0.1, 0.6])
+    np.testing.assert_allclose(secondary["attainment8"], [0.0, 0.0, 2.0])  # unknown -> 0
+    primary, _ = fl.phase_destinations(schools, "primary")
+    assert primary["attainment8"].tolist() == [0.0] and primary["fsm"].tolist() == [0.0]
+
+
+def test_secondary_children_2015_averages_same_ages_and_same_cohort():
+    lsoas = pd.DataFrame({f"age_{a}_2019": [10.0, 0.0] for a in range(11, 18)})
+    lsoas.loc[1, ["age_15_2019", "age_16_2019", "age_17_2019"]] = 30.0  # a new estate: older teenagers only
+    # row 0: same ages 50, same cohort 3*10*5/3 = 50 -> 50; row 1: same ages 30, cohort 90*5/3 = 150 -> 90
+    np.testing.assert_allclose(fl.secondary_children_2015(lsoas), [50.0, 90.0])
+    with pytest.raises(ModelError, match="age_17_2019"):
+        fl.secondary_children_2015(lsoas.drop(columns="age_17_2019"))
