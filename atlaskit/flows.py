@@ -1487,15 +1487,23 @@ def calibration_system(lsoas: pd.DataFrame, schools: pd.DataFrame, observed_flow
 
     Returns:
         ``(system, observed cells)``; destinations are the schools with a 2015 roll (open then),
-        sized by their 2015 pupils aged 11-15; origins' children are the 2015 estimates of
-        :func:`secondary_children_2015`.
+        sized by their 2015 pupils aged 11-15 (an observed school without a 2015 roll in the
+        registers, having closed or changed URN since, takes its published January 2015 total);
+        origins' children are the 2015 estimates of :func:`secondary_children_2015`.
     """
     from scipy.spatial import cKDTree
 
     origins = phase_origins(lsoas, "secondary")
     origins["children"] = secondary_children_2015(lsoas)
-    dest, _ = phase_destinations(schools, "secondary", "pupils_2015", open_only=False)
     obs_urns = pd.unique(observed_flows["urn"].dropna().astype("int64"))
+    # schools that closed or changed URN before the other registers have no 2015 roll there; the
+    # published flows give each observed school's January 2015 total, the same measure
+    published_total = observed_flows.groupby("urn")["school_total_pupils"].first()
+    no_roll = schools["pupils_2015"].isna() & schools["urn"].isin(published_total.index)
+    if no_roll.any():
+        schools = schools.copy()
+        schools.loc[no_roll, "pupils_2015"] = schools.loc[no_roll, "urn"].map(published_total).to_numpy(dtype="float64")
+    dest, _ = phase_destinations(schools, "secondary", "pupils_2015", open_only=False)
     dest = dest[dest["urn"].isin(schools_open_in(schools, CALIBRATION_DATE)) | dest["urn"].isin(obs_urns)]
     origins, _ = with_participation(origins, dest)
     at = dest[dest["urn"].isin(obs_urns)]
@@ -1645,6 +1653,20 @@ class Validation:
     notes: tuple[str, ...]
 
 
+def _not_modelled_note(schools: pd.DataFrame, urns: tuple[int, ...]) -> str:
+    """Describe the observed schools left out of the calibration system, by reason."""
+    if not urns:
+        return "Every observed school is among the modelled destinations."
+    phase = schools.drop_duplicates("urn").set_index("urn")["phase"].astype("string").reindex(list(urns)).fillna("not in the store")
+    excluded = phase.isin(EXCLUDED_PHASES)
+    parts = [f"{int(n)} {name}" for name, n in phase[excluded].value_counts().items()]
+    other = phase.index[~excluded].tolist()
+    text = f"{len(urns)} observed school(s) are not mainstream destinations and are left out: " + ", ".join(parts) + " schools"
+    if other:
+        text += f"; {len(other)} other(s) without coordinates or roll: {', '.join(map(str, other[:10]))}"
+    return text + "."
+
+
 def validate(
     lsoas: pd.DataFrame,
     schools: pd.DataFrame,
@@ -1713,7 +1735,7 @@ def validate(
         f"Out of sample: {len(boroughs)} borough folds, {len(held.schools)} held-out schools, {held.total.sum():,.0f} pupils "
         f"({held.censored.sum() / held.total.sum():.0%} in suppressed cells, treated as censored when fitting, as 0 in the cell measures).",
         "Each school's modelled pupils are scaled to its published total (which includes sixth formers) before comparison.",
-        f"{len(observed.unlocated_urns)} observed school(s) not located in the store: {', '.join(map(str, observed.unlocated_urns[:10]))}",
+        _not_modelled_note(schools, observed.unlocated_urns),
         f"Published pupils living outside the {system.k} nearest-school candidate sets: {observed.outside_pupils:,.0f}.",
         f"Cross-border: secondary, DfE {cross_border_year}, modelled 2019 children and schools.",
         PRIMARY_ASSUMPTION,

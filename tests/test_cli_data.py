@@ -102,3 +102,12 @@ def test_old_codes_resolve(store):
     assert resolve_authority("E10000002") == "E06000060"  # Buckinghamshire county -> unitary (2020)
     with pytest.raises(UnknownAuthority, match="several authorities"):
         resolve_authority("E10000021")  # Northamptonshire split in 2021
+
+
+def test_print_frame_keeps_three_decimals_for_small_measures(capsys):
+    from atlaskit.cli.data import Format, print_frame
+
+    print_frame(pd.DataFrame({"model": ["a", "b"], "cpc": [0.5736, 0.6012], "pupils": [1234.56, 8.0], "n": [3, 4]}), Format.table)
+    out = capsys.readouterr().out
+    assert "0.574" in out and "0.601" in out  # not "0.6" for both
+    assert "1,234.6" in out and "8.0" in out

@@ -169,3 +169,20 @@ def test_cli_validate_flows_prints_the_table(store, monkeypatch):
     assert code == 0
     assert "production-constrained gravity, exp" in out and "nearest school" in out
     assert "Kensington" in out and "National Travel Survey 2014" in out
+
+
+def test_calibration_uses_published_2015_totals_for_schools_without_a_registered_roll(store):
+    """Observed schools that closed or changed URN before the registers (no 2015 roll there) still compete and are scored."""
+    from atlaskit import flows as fl
+    from atlaskit import store as st
+
+    schools = st.read_table("schools")
+    observed = st.read_table("observed_flows")
+    system, cells = fl.calibration_system(st.read_table("lsoas"), schools, observed)
+    no_roll = schools.loc[schools["pupils_2015"].isna() & schools["urn"].isin(observed["urn"]) & (schools["phase"] == "secondary"), "urn"]
+    assert len(no_roll) > 10  # e.g. Mulberry School for Girls, 100968
+    assert set(no_roll).issubset(set(cells.urns.tolist()))
+    # the ones left out are special schools and PRUs, and the note says so
+    phases = schools.drop_duplicates("urn").set_index("urn").loc[list(cells.unlocated_urns), "phase"]
+    assert set(phases) <= {"special", "pru"}
+    assert "special" in fl._not_modelled_note(schools, cells.unlocated_urns)

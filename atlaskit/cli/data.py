@@ -28,12 +28,16 @@ def print_frame(frame, fmt: Format, title: str | None = None, max_rows: int | No
     from rich.table import Table
 
     table = Table(title=title, show_lines=False, header_style="bold")
+    decimals = []
     for column in frame.columns:
         numeric = frame[column].dtype.kind in "iuf"
         table.add_column(str(column), justify="right" if numeric else "left", overflow="fold")
+        # small measures (shares, CPC, km) keep three decimals; counts one
+        small = frame[column].dtype.kind == "f" and bool((frame[column].abs() < 10).all())
+        decimals.append(3 if small else 1)
     shown = frame if max_rows is None else frame.head(max_rows)
     for row in shown.itertuples(index=False):
-        table.add_row(*["" if _isna(v) else (f"{v:,.1f}" if isinstance(v, float) else str(v)) for v in row])
+        table.add_row(*["" if _isna(v) else (f"{v:,.{n}f}" if isinstance(v, float) else str(v)) for v, n in zip(row, decimals)])
     console = Console(width=max(120, Console().width))
     console.print(table)
     if max_rows is not None and len(frame) > max_rows:
