@@ -463,3 +463,21 @@ def test_secondary_children_2015_averages_same_ages_and_same_cohort():
     np.testing.assert_allclose(fl.secondary_children_2015(lsoas), [50.0, 90.0])
     with pytest.raises(ModelError, match="age_17_2019"):
         fl.secondary_children_2015(lsoas.drop(columns="age_17_2019"))
+
+
+def test_suppression_ceiling_is_below_one_and_rises_with_school_size(synthetic):
+    system, truth, observed = synthetic
+    cells = fl.align_observed(system, observed)
+    flows = fl.predict(system, truth)
+    ceiling = fl.suppression_ceiling(system, flows, cells, draws=2)
+    assert 0.3 < ceiling["cpc"] < 1.0 and 0.0 < ceiling["suppressed_share"] < 1.0
+    # ten times bigger schools: fewer small cells, a higher ceiling
+    from dataclasses import replace
+
+    big = fl.suppression_ceiling(system, flows, replace(cells, total=cells.total * 10), draws=2)
+    assert big["cpc"] > ceiling["cpc"] and big["suppressed_share"] < ceiling["suppressed_share"]
+    # a wrong model scores below the true model's ceiling on the same draws
+    wrong = fl.predict(system, fl.FitResult("w", truth.features, truth.params * np.array([1, 0.3, 1, 1]), "production", 0, 0, True, 0, np.zeros(4)))
+    drawn_cpc = fl.suppression_ceiling(system, flows, cells, draws=2)["cpc"]
+    assert drawn_cpc == pytest.approx(ceiling["cpc"])  # seeded
+    assert fl.validation_measures(system, wrong, cells)["cpc"] < drawn_cpc
