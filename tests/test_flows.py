@@ -219,17 +219,21 @@ def test_fit_recovers_parameters_with_censored_cells(synthetic):
         result.params = np.zeros(4)  # frozen
 
 
+def _assert_gradient_matches_finite_differences(system, cells, features, params):
+    _, grad = fl._loglik_and_grad(system, cells, features, params, None)
+    for m in range(len(params)):
+        e = np.zeros(len(params))
+        e[m] = 1e-6
+        up = fl._loglik_and_grad(system, cells, features, params + e, None)[0]
+        down = fl._loglik_and_grad(system, cells, features, params - e, None)[0]
+        assert grad[m] == pytest.approx((up - down) / 2e-6, rel=1e-4, abs=1e-3)
+
+
 def test_gradient_matches_finite_differences(synthetic):
     system, truth, observed = synthetic
     cells = fl.align_observed(system, observed)
     params = truth.params + 0.1
-    _, grad = fl._loglik_and_grad(system, cells, truth.features, params, None)
-    for m in range(len(params)):
-        e = np.zeros(len(params))
-        e[m] = 1e-6
-        up = fl._loglik_and_grad(system, cells, truth.features, params + e, None)[0]
-        down = fl._loglik_and_grad(system, cells, truth.features, params - e, None)[0]
-        assert grad[m] == pytest.approx((up - down) / 2e-6, rel=1e-4, abs=1e-3)
+    _assert_gradient_matches_finite_differences(system, cells, truth.features, params)
 
 
 def test_fit_gravity_and_validation_measures(synthetic):
@@ -415,13 +419,7 @@ def test_social_sorting_feature_and_its_gradient():
     observed = _synthetic_observed(system, fl.predict(system, truth), range(n_d), rng)
     cells = fl.align_observed(system, observed)
     params = truth.params + 0.05
-    _, grad = fl._loglik_and_grad(system, cells, truth.features, params, None)
-    for m in range(len(params)):
-        e = np.zeros(len(params))
-        e[m] = 1e-6
-        up = fl._loglik_and_grad(system, cells, truth.features, params + e, None)[0]
-        down = fl._loglik_and_grad(system, cells, truth.features, params - e, None)[0]
-        assert grad[m] == pytest.approx((up - down) / 2e-6, rel=1e-4, abs=1e-3)
+    _assert_gradient_matches_finite_differences(system, cells, truth.features, params)
     # children of deprived areas go more to schools with many disadvantaged pupils when the term is positive
     flows = fl.predict(system, truth)
     poor = origins["idaci"].to_numpy() > 0
