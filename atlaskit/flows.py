@@ -143,14 +143,13 @@ COMPETITION_FEATURES = FULL_CHOICE_FEATURES + (
     "attainment8",
     "distance_x_attainment8",
 )
+#: Schools with fewer competitors than this within the radius count as having this many: 95% of
+#: the observed London schools have at least 4 within 3 km, so the decay is not extrapolated below
+#: that density (rural trips still lengthen: see :data:`FINAL_FEATURES`).
+COMPETITORS_FLOOR = 4
 #: Radius (km) within which other schools of the phase count as competitors: 3 km for secondary
 #: schools, scaled for primary by the NTS primary/secondary trip ratio (schools of both phases then
 #: have a similar number of competitors).
-#: Schools with fewer competitors than this within the radius count as having this many: 95% of
-#: the observed London schools have at least 4 within 3 km, and the model is not extrapolated to
-#: sparser (rural) areas, where it would flatten the decay and double England's mean secondary
-#: trip (6.9 km straight-line against the National Travel Survey's 3.4 miles by road).
-COMPETITORS_FLOOR = 4
 COMPETITION_RADIUS_KM: Mapping[str, float] = MappingProxyType({"secondary": 3.0, "primary": 3.0 * NTS_PRIMARY_TO_SECONDARY_TRIP_RATIO})
 
 #: Columns an origin (LSOA) table may give as attributes, with their meaning.
