@@ -250,15 +250,19 @@ def _gz(base: Path, relpath: str, text: str) -> None:
 
 
 LSOAS = ["E01000001", "E01000002", "E01000003", "E01000004"]
+#: First line of the IMD File_1 (with its byte-order mark), as published.
+IMD_HEADER = (
+    BOM
+    + "LSOA code (2011),LSOA name (2011),Local Authority District code (2019),Local Authority District name (2019),"
+    + "Index of Multiple Deprivation (IMD) Rank,Index of Multiple Deprivation (IMD) Decile\n"
+)
 
 
 def _deprivation_fixture(base: Path) -> None:
     _gz(
         base,
         deprivation.IMD_FILE,
-        BOM
-        + "LSOA code (2011),LSOA name (2011),Local Authority District code (2019),Local Authority District name (2019),"
-        + "Index of Multiple Deprivation (IMD) Rank,Index of Multiple Deprivation (IMD) Decile\n"
+        IMD_HEADER
         + "".join(f'{c},n,E09000001,City,"{r:,}",{d}\n' for c, r, d in zip(LSOAS, [2, 1_234, 4, 1], [1, 10, 2, 1])),
     )
     # England and Wales ranks: two Welsh LSOAs (W...) sit between the English ones, and a tie
@@ -344,9 +348,7 @@ def _mini_data_folder(base: Path) -> None:
     _gz(
         base,
         deprivation.IMD_FILE,
-        BOM
-        + "LSOA code (2011),LSOA name (2011),Local Authority District code (2019),Local Authority District name (2019),"
-        + "Index of Multiple Deprivation (IMD) Rank,Index of Multiple Deprivation (IMD) Decile\n"
+        IMD_HEADER
         + "".join(f"{c},n,{d},x,{k + 1},{k * 3 + 1}\n" for k, (c, d, *_rest) in enumerate(lsoas)),
     )
     header = "LSOA Code (2011),LSOA name (2011),Local Authority District code (2019),Local Authority District name (2019),Income Domain Score,Income Domain Rank (where 1 is most deprived),IDACI Score,IDACI Rank (where 1 is most deprived),IDAOPI Score,IDAOPI Rank (where 1 is most deprived)\n"
