@@ -55,6 +55,20 @@ Method (what authorities call cohort or grade-progression projection), per autho
    roll shows (secondary participation 0.895 in 2014/15 and 2018/19, 0.901 in 2022/23, then
    0.881 and 0.877): projections from 2022/23 run high and their 80% intervals cover about
    45% of the actuals; from 2023/24, calibrated on the 2022/23 -> 2023/24 hindcast, 84%.
+   Tried against it, each using only what is known at the origin (secondary 80% coverage 1 /
+   2 years ahead, against 64.8 / 44.1 now): (i) a common error component added to the
+   intervals, its spread from the national participation changes between known rolls and/or
+   the authorities' published forecast errors (``For_1_S``...) up to the origin (0.2-0.6% a
+   year at 2022/23): 67-70 / 44-56, and primary 2 years ahead rises from 84 to 88-90 (over
+   85); it would take four times that spread to reach 80 at 2 years, which puts primary at
+   88-95. (ii) Cohort ratios of ages 0-17 damped to ``s ** w``, ``w`` picked at each origin
+   by the smallest mean absolute hindcast error (0.8 at all three): 68 / 47, primary 4-6
+   years ahead 90th-percentile error 7-8% -> 8-10% and coverage 74-77. The rolls up to
+   2022/23 point the other way (they outgrew the children path 2018/19 -> 2022/23 by 0.7%).
+   (iii) The authorities' own 3-year growth (``An_S_gro`` of the origin's row) as the
+   centre, with their published errors as intervals: secondary from 2022/23 79 / 77 but from
+   2023/24 64, primary 48-66. None is adopted: the break is common to the authorities and
+   absent from every roll and published error up to 2022/23.
 
 Cohort ratios are each authority's own (``LOCAL_WEIGHT = 1``); blending them with England's
 (:func:`shrink_ratios`) was tried at weights 0.5 and 0.75 and made the backtest worse (primary
