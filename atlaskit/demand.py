@@ -79,7 +79,10 @@ inner-London births run away.
 
 Capacity and surplus: places (scorecard ``PriCap``/``SecCap`` 2023/24, 2024/25; the latest is
 held for later years) minus pupils; ``pct_spare`` = 100 * surplus / capacity; the DfE's 2% and
-5% operating margins are marked.
+5% operating margins are marked. ``SecCap`` includes sixth-form places and ``SecNOR`` does not,
+so secondary places are cut to their Years 7-11 share (:func:`capacity_from_scorecard`): spare
+places then equal the DfE's published unfilled share in the capacity year (Camden secondary
+2024/25: 21.9%, not the 45.4% that ``SecCap`` whole gave).
 """
 
 from __future__ import annotations
@@ -451,20 +454,44 @@ def rolls_from_scorecard(scorecard: pd.DataFrame) -> pd.DataFrame:
 def capacity_from_scorecard(scorecard: pd.DataFrame) -> pd.DataFrame:
     """Return places per authority, phase and academic year from the scorecard (2023/24 on).
 
+    Secondary places are made comparable with the secondary roll. The scorecard's ``SecCap``
+    counts sixth-form places too, while ``SecNOR`` counts Years 7-11 only: in 2024/25 England's
+    ``1 - SecNOR / SecCap`` is 22.8% in the median authority against the DfE's published 12.4%
+    unfilled secondary places (``Quan_S_UP``); for primary the two agree (13.5% and 14.2%). So
+    the pupils of all ages in secondary schools are ``SecCap * (1 - Quan_S_UP / 100)`` and the
+    places for Years 7-11 are ``SecCap`` times the Years 7-11 share of those pupils (sixth-form
+    places filled like the others). This reproduces the DfE's percentage of unfilled places in
+    the capacity year. Where ``Quan_S_UP`` is not published, ``SecCap`` is kept as published
+    (``capacity_basis`` says which).
+
+    Args:
+        scorecard: the store table ``scorecard`` (``primary_capacity``, ``secondary_capacity``,
+            ``secondary_pupils`` and optionally ``secondary_unfilled_pct``, percent).
+
     Returns:
-        DataFrame authority_code, phase, academic_year, capacity (places; NaN where the
-        scorecard publishes a marker, e.g. the City of London's secondary).
+        DataFrame authority_code, phase, academic_year, capacity (places for the phase's year
+        groups: R-Y6, Y7-11; NaN where the scorecard publishes a marker, e.g. the City of
+        London's secondary), published_capacity (``PriCap``/``SecCap`` as published, places),
+        capacity_basis (``"as published"`` or ``"Y7-11 share of SecCap"``).
     """
-    parts = [
-        scorecard[["authority_code", "academic_year", f"{phase}_capacity"]]
-        .rename(columns={f"{phase}_capacity": "capacity"})
-        .assign(phase=phase)
-        for phase in PHASES
-    ]
+    parts = []
+    for phase in PHASES:
+        part = scorecard[["authority_code", "academic_year", f"{phase}_capacity"]].rename(columns={f"{phase}_capacity": "published_capacity"})
+        part = part.assign(phase=phase, capacity=part["published_capacity"].astype("float64"), capacity_basis="as published")
+        if phase == "secondary" and "secondary_unfilled_pct" in scorecard.columns:
+            published = scorecard["secondary_capacity"].astype("float64")
+            all_pupils = published * (1.0 - scorecard["secondary_unfilled_pct"].astype("float64") / 100.0)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                share = (scorecard["secondary_pupils"].astype("float64") / all_pupils).clip(upper=1.0)
+            usable = share.notna() & (all_pupils > 0)
+            part.loc[usable, "capacity"] = (published * share)[usable]
+            part.loc[usable, "capacity_basis"] = "Y7-11 share of SecCap"
+        parts.append(part)
     out = pd.concat(parts, ignore_index=True)
     known = out.groupby(["academic_year", "phase"])["capacity"].transform(lambda s: s.notna().any())
-    out = out[known][["authority_code", "phase", "academic_year", "capacity"]]
+    out = out[known][["authority_code", "phase", "academic_year", "capacity", "published_capacity", "capacity_basis"]]
     out["capacity"] = out["capacity"].astype("float64")
+    out["published_capacity"] = out["published_capacity"].astype("float64")
     return out.sort_values(["authority_code", "phase", "academic_year"]).reset_index(drop=True)
 
 
@@ -1137,7 +1164,8 @@ def planning_area_demand(
         authority_capacity: authority_code, phase, capacity (places, e.g. the scorecard's
             latest). When given, each authority's 2015 school capacities of a phase are scaled
             so they add up to it: places added or removed since 2015 are shared pro rata, and
-            sixth-form places in secondary capacity drop out. Without it, 2015 places are used.
+            sixth-form places in secondary capacity drop out (:func:`capacity_from_scorecard`
+            gives Years 7-11 places). Without it, 2015 places are used.
 
     Returns:
         DataFrame authority_code, planning_group, phase, academic_year, pupils (schools with

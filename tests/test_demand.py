@@ -636,3 +636,25 @@ def test_plot_projection_draws_both_phases_with_capacity_and_margins(synthetic):
     assert {"projected pupils", "actual pupils", "places", "places less 2% margin", "places less 5% margin", "backtest from 2018/19"} <= labels
     actual = next(line for line in axes[0].get_lines() if line.get_label() == "actual pupils")
     assert 2015 in set(actual.get_xdata())  # the 2014/15 roll is drawn
+
+
+def test_secondary_capacity_counts_years_7_to_11_places_only():
+    # SecCap counts sixth-form places, SecNOR does not: 1,000 places, 20% unfilled -> 800 pupils of all
+    # ages, of whom 600 in Years 7-11 -> 750 places for them, and the DfE's 20% unfilled is kept.
+    scorecard = synthetic_scorecard(["E06000001"])
+    scorecard["secondary_capacity"] = 1000.0
+    scorecard["secondary_pupils"] = 600.0
+    scorecard["secondary_unfilled_pct"] = 20.0
+    capacity = d.capacity_from_scorecard(scorecard).set_index(["phase", "academic_year"])
+    assert capacity.loc[("secondary", "2024/25"), "capacity"] == pytest.approx(750.0)
+    assert capacity.loc[("secondary", "2024/25"), "published_capacity"] == 1000.0
+    assert capacity.loc[("secondary", "2024/25"), "capacity_basis"] == "Y7-11 share of SecCap"
+    assert capacity.loc[("primary", "2024/25"), "capacity"] == capacity.loc[("primary", "2024/25"), "published_capacity"]
+    out = d.add_capacity(pd.DataFrame({"authority_code": ["E06000001"], "phase": ["secondary"], "academic_year": ["2024/25"], "pupils": [600.0]}),
+                         d.capacity_from_scorecard(scorecard))
+    assert out["pct_spare"].iloc[0] == pytest.approx(20.0)
+    # unknown unfilled share: the published places are kept and labelled so
+    scorecard.loc[scorecard["academic_year"] == "2024/25", "secondary_unfilled_pct"] = np.nan
+    capacity = d.capacity_from_scorecard(scorecard).set_index(["phase", "academic_year"])
+    assert capacity.loc[("secondary", "2024/25"), "capacity"] == 1000.0
+    assert capacity.loc[("secondary", "2024/25"), "capacity_basis"] == "as published"

@@ -242,3 +242,17 @@ def test_cli_areas_without_flows_or_with_them(store):
         has_flows = False
     code = main(["demand", "E09000007", "--areas", "--format", "csv"])
     assert code == (0 if has_flows else 2)
+
+
+def test_spare_places_match_the_dfe_unfilled_share_in_the_capacity_year(inputs):
+    # secondary places exclude sixth-form places, so spare places in 2024/25 equal the DfE's published
+    # percentage of unfilled places (Quan_S_UP); counting SecCap whole would add about 11 points
+    la_population, scorecard = inputs
+    table = d.project_demand(la_population, scorecard, years_ahead=1, include_backtest=False).table
+    now = table[(table["academic_year"] == "2024/25") & table["pct_spare"].notna()]
+    published = scorecard[scorecard["academic_year"] == "2024/25"].set_index("authority_code")
+    for phase, column in (("primary", "primary_unfilled_pct"), ("secondary", "secondary_unfilled_pct")):
+        mine = now[now["phase"] == phase].set_index("authority_code")["pct_spare"]
+        dfe = published[column].astype("float64").reindex(mine.index)
+        assert len(mine) > 140
+        assert (mine - dfe).abs().median() < 1.5, phase
