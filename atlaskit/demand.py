@@ -1329,7 +1329,8 @@ def constrain_to_authority(school_pupils: pd.DataFrame, schools: pd.DataFrame, a
     Returns:
         ``(table, notes)``: only the authorities, phases and years with a known total in
         ``authority_pupils`` are kept (the others have no total to match; the notes name the
-        years and the authority/phase pairs dropped). Schools of an authority whose pupils add
+        authority/phase pairs dropped and any year dropped between the first and last year of
+        ``authority_pupils``: years before or after its span are simply outside it). Schools of an authority whose pupils add
         up to 0 stay at 0 (nothing to share out; a note names them).
     """
     keys = ["authority_code", "phase", "academic_year"]
@@ -1343,7 +1344,10 @@ def constrain_to_authority(school_pupils: pd.DataFrame, schools: pd.DataFrame, a
     factors["_factor"] = np.where(factors["_sum"] > 0, factors["_target"] / factors["_sum"], 0.0)
     out = frame.merge(factors[keys + ["_factor"]], on=keys, how="inner")
     notes = []
-    dropped = sorted(set(frame["academic_year"]) - set(out["academic_year"]))
+    # years before or after the authority's table are outside it, not missing from it: only gaps are named
+    known_ends = target["academic_year"].map(academic_year_end)
+    dropped = sorted(y for y in set(frame["academic_year"]) - set(out["academic_year"])
+                     if len(known_ends) and known_ends.min() < academic_year_end(y) < known_ends.max())
     if dropped:
         notes.append(f"small areas: years without an authority total dropped: {', '.join(dropped)}")
     pairs = set(map(tuple, frame[["authority_code", "phase"]].dropna().drop_duplicates().to_numpy()))

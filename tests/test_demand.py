@@ -597,7 +597,12 @@ def test_constrain_to_authority_shares_out_the_authority_projection():
     out, notes = d.constrain_to_authority(pupils, schools, target)
     assert list(out["academic_year"]) == ["2024/25", "2024/25"]
     np.testing.assert_allclose(out.sort_values("urn")["pupils"], [75.0, 25.0])
-    assert notes and "2020/21" in notes[0]
+    assert notes == []  # 2020/21 lies before the authority's table: outside it, not a gap to report
+    target = pd.concat([target.assign(academic_year="2019/20"), target])
+    pupils = pd.concat([pupils, pupils.assign(academic_year="2019/20")])
+    out, notes = d.constrain_to_authority(pupils, schools, target)
+    assert sorted(set(out["academic_year"])) == ["2019/20", "2024/25"]
+    assert notes and "2020/21" in notes[0]  # a year inside the table's span without a total is named
 
 
 def test_constrain_to_authority_names_what_it_cannot_share_out():
