@@ -337,12 +337,19 @@ def write_parameters(
     return written
 
 
-def check_parameters(folder: str | os.PathLike | None = None, expected_codes: Iterable[str] | None = None) -> tuple[int, list[str]]:
+def check_parameters(
+    folder: str | os.PathLike | None = None,
+    expected_codes: Iterable[str] | None = None,
+    school_phases: Mapping[str, Iterable[str]] | None = None,
+) -> tuple[int, list[str]]:
     """Validate every ``*.yaml`` file in a parameters folder and collect all problems.
 
     Args:
         folder: the parameters folder; defaults to :func:`atlaskit.config.parameters_dir`.
         expected_codes: authority codes that should each have a file (missing ones are reported).
+        school_phases: the phases each authority has open state-funded schools for
+            (:func:`authority_school_phases`): a file whose ``phase`` has no school there (a
+            report and app with no schools to show) is reported. None: not checked.
 
     Returns:
         ``(number of files checked, problems)``: one message per bad or missing file; empty when all is well.
@@ -352,9 +359,16 @@ def check_parameters(folder: str | os.PathLike | None = None, expected_codes: It
     problems: list[str] = []
     for path in files:
         try:
-            load_parameters(path)
+            params = load_parameters(path)
         except ParameterError as exc:
             problems.append(str(exc))
+            continue
+        if school_phases is not None:
+            have = set(school_phases.get(params.authority, ()))
+            if params.phase not in have:
+                instead = f"set phase: {sorted(have)[0]}" if have else "it has no open state-funded primary or secondary school"
+                problems.append(f"{path}: phase {params.phase!r}, but {params.authority_name} ({params.authority}) has no open "
+                                f"state-funded {params.phase} school to show; {instead}")
     if expected_codes is not None:
         have = {p.stem for p in files}
         absent = [c for c in expected_codes if c not in have]

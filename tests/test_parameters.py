@@ -234,7 +234,7 @@ def test_cli_check_exit_codes(tmp_path, capsys, monkeypatch):
     from atlaskit.cli import main
 
     monkeypatch.setattr(atlaskit, "authorities", lambda: AUTHORITIES, raising=False)
-    phases = {"E09000007": {"primary", "secondary"}, "E10000016": {"primary", "secondary"}, "E06000058": {"primary"}}
+    phases = {"E09000007": {"primary", "secondary"}, "E10000016": {"primary", "secondary"}, "E06000058": {"primary"}, "E08000025": {"secondary"}}
     monkeypatch.setattr(parameters, "authority_school_phases", lambda: phases)
     assert main(["parameters", "--out", str(tmp_path)]) == 0
     assert "wrote 4 parameter file(s)" in capsys.readouterr().out
@@ -242,9 +242,15 @@ def test_cli_check_exit_codes(tmp_path, capsys, monkeypatch):
     assert "kept 4 existing" in capsys.readouterr().out
     assert main(["parameters", "--out", str(tmp_path), "--check"]) == 0
     assert "checked 4 parameter file(s)" in capsys.readouterr().out
-    # the phase written is one the authority has schools for (secondary when unknown)
+    # the phase written is one the authority has schools for
     written = {p.stem: yaml.safe_load(p.read_text())["phase"] for p in tmp_path.glob("*.yaml")}
     assert written == {"E09000007": "secondary", "E10000016": "secondary", "E06000058": "primary", "E08000025": "secondary"}
+    # a phase the authority has no school for is reported, with the phase to use
+    _write(tmp_path, "E06000058.yaml", "authority: E06000058\nauthority_name: Somewhere\nphase: secondary\n")
+    assert main(["parameters", "--out", str(tmp_path), "--check"]) == 1
+    captured = capsys.readouterr()
+    assert "E06000058.yaml" in captured.err and "no open state-funded secondary school" in captured.err and "set phase: primary" in captured.err
+    _write(tmp_path, "E06000058.yaml", "authority: E06000058\nauthority_name: Somewhere\nphase: primary\n")
     _write(tmp_path, "E09000007.yaml", VALID + "projection_years: 40\n")
     assert main(["parameters", "--out", str(tmp_path), "--check"]) == 1
     captured = capsys.readouterr()

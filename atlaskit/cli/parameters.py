@@ -25,14 +25,15 @@ def parameters(
 
     folder = out or config.parameters_dir()
     if check:
-        expected = None
+        expected = phases = None
         try:
             import atlaskit
 
             expected = list(atlaskit.authorities()["authority_code"])
+            phases = authority_school_phases()
         except Exception as exc:  # no store yet: check the files alone
-            typer.secho(f"note: not checking that every authority has a file ({exc})", err=True)
-        n_files, problems = check_parameters(folder, expected)
+            typer.secho(f"note: not checking that every authority has a file with a phase it has schools for ({exc})", err=True)
+        n_files, problems = check_parameters(folder, expected, phases)
         for problem in problems:
             typer.secho(problem, err=True, fg=typer.colors.RED)
         typer.echo(f"checked {n_files} parameter file(s) in {folder}: {len(problems)} problem(s)")
