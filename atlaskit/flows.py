@@ -70,7 +70,7 @@ import pandas as pd
 from atlaskit.errors import ModelError, UnknownArea, UnknownSchool
 
 CostFunc = Literal["exp", "pow"]
-Constraint = Literal["production", "doubly"]
+Constraint = Literal["production", "attraction", "doubly"]
 
 #: National Travel Survey 2014 (DfT), average trip length to school, miles, by age of child.
 NTS_2014_TRIP_MILES: Mapping[str, float] = MappingProxyType({"primary (5-10)": 1.6, "secondary (11-16)": 3.4})
@@ -378,9 +378,12 @@ class FlowSystem:
         origin_attributes: (n_o, ...) DataFrame of origin attributes (``idaci``: the LSOA's income
             deprivation affecting children score, centred on England's mean) used in interactions
             ``<term>_x_origin_<attribute>``.
-        constrained: (n_d,) bool, the schools a doubly constrained model balances to their size
-            (None: all). In a sub-system (London and its surroundings) schools near its edge lose
-            origins outside it; they are left unconstrained rather than filled from inside.
+        constrained: (n_d,) bool, the schools a doubly or attraction-constrained model balances
+            to their size (None: all). In a sub-system (London and its surroundings) schools near
+            its edge lose origins outside it; they are left unconstrained rather than filled from
+            inside.
+        origin_children: (n_o,) resident children of the phase before any participation share:
+            the most pupils an origin can send in an attraction-constrained model (None: no cap).
     """
 
     origin_codes: np.ndarray
@@ -395,6 +398,7 @@ class FlowSystem:
     segments: tuple = ()
     origin_attributes: pd.DataFrame | None = None
     constrained: np.ndarray | None = None
+    origin_children: np.ndarray | None = None
     _features: dict = field(default_factory=dict, repr=False)
 
     @property
@@ -471,7 +475,7 @@ class FlowSystem:
         return FlowSystem(
             self.origin_codes, np.asarray(origins, dtype="float64"), self.origin_authority, self.destination_ids, self.destinations,
             self.destination_authority, self.destination_attributes, self.col, self.distance_km, self.segments,
-            self.origin_attributes, self.constrained, self._features,
+            self.origin_attributes, self.constrained, self.origin_children, self._features,
         )
 
 
@@ -484,6 +488,7 @@ def build_system(
     sex_segments: bool = True,
     constrained: np.ndarray | None = None,
     competition_radius_km: float = COMPETITION_RADIUS_KM["secondary"],
+    resident_column: str = "children_resident",
 ) -> FlowSystem:
     """Build a :class:`FlowSystem` of each origin's ``k`` nearest destinations (scipy cKDTree).
 
@@ -503,6 +508,9 @@ def build_system(
         competition_radius_km: other destinations within this distance (km) of a school count as
             its competitors (the ``competitors`` attribute: log(1 + count), the count raised to
             :data:`COMPETITORS_FLOOR`).
+        resident_column: origins' resident children before the participation share (as
+            :func:`with_participation` writes them), the cap of attraction-constrained models;
+            when the column is absent, the children column is the cap.
 
     Returns:
         The system, with distances in km.
@@ -560,6 +568,7 @@ def build_system(
         segments=segments,
         origin_attributes=origin_attrs,
         constrained=None if constrained is None else np.asarray(constrained, dtype=bool),
+        origin_children=(origins[resident_column] if resident_column in origins.columns else origins[children_column]).to_numpy(dtype="float64", na_value=0.0),
     )
 
 
@@ -674,7 +683,8 @@ def balance(
         free &= ~system.constrained
     else:
         free[:] = False
-    target = system.destinations * (origins.sum() / max(system.destinations[active | free].sum(), 1e-12))
+    size_active = max(float(system.destinations[active].sum()), 1e-12)
+    target = system.destinations * (origins.sum() / size_active)
     logb = np.zeros(len(target)) if log_balancing is None else log_balancing.copy()
     logb[~(active | free)] = UTILITY_FLOOR * 2
     logb[free] = 0.0
@@ -684,6 +694,11 @@ def balance(
     for iteration in range(1, max_iter + 1):
         flows, _ = _segment_flows(system, base + logb[system.col], origins)
         inflow = _inflows(system, flows)
+        if free.any():
+            # the edge schools take what they take; the rest of the origins' pupils is shared among
+            # the balanced schools in proportion to their sizes (scaling them to all origins made
+            # the targets infeasible and the factors run to their bounds)
+            target = system.destinations * (max(float(origins.sum() - inflow[free].sum()), 0.0) / size_active)
         ratio = np.ones_like(target)
         ratio[active] = target[active] / np.maximum(inflow[active], 1e-300)
         # a school whose target exceeds what its candidate origins can send saturates at the bound
@@ -735,24 +750,70 @@ class FitResult:
         return pd.DataFrame({"feature": self.features, "coefficient": self.params, "std_error": self.std_errors})
 
 
+def fill_schools(system: FlowSystem, flows: np.ndarray, tol: float = 1e-3, max_iter: int = 200) -> np.ndarray:
+    """Scale flows so each school takes its size, keeping where its pupils live, no origin above its children.
+
+    The attraction constraint. The likelihood calibrates each school's *shares* (which LSOAs its
+    pupils come from), never its scale, so production-constrained flows over-fill some schools
+    (inner London's, by 1.1-1.6 times in 2019) and under-fill others, and an LSOA's pupils follow
+    from a regional participation share. Here each school's column is scaled to its size
+    (``system.destinations``, its pupils of the phase), and an origin that would then send more
+    pupils than its resident children (``system.origin_children``) is scaled down to them; the two
+    alternate until every school is within ``tol`` (a doubly constrained fit with an inequality on
+    the origins). An LSOA's state-school pupils are an output: few where the schools around it are
+    small for its children (independent schooling, as in Kensington and Chelsea).
+
+    Args:
+        system: the candidate structure; only ``system.constrained`` schools are filled when given
+            (at the edge of a sub-system schools lose origins outside it and keep their flows).
+        flows: (n_o, k) non-negative flows, e.g. production-constrained ones.
+        tol: stop when every filled school's scaling is within this relative distance of 1.
+        max_iter: iteration limit (a school whose candidate origins cannot supply its size stays
+            short of it).
+
+    Returns:
+        (n_o, k) flows: each filled school's inflow equals its size where its origins allow, and
+        no origin sends more than its resident children.
+    """
+    flows = np.array(flows, dtype="float64", copy=True)
+    cap = np.full(len(system.origins), np.inf) if system.origin_children is None else np.asarray(system.origin_children, dtype="float64")
+    fill = np.ones(len(system.destinations), dtype=bool) if system.constrained is None else np.asarray(system.constrained, dtype=bool)
+    for _ in range(max_iter):
+        inflow = _inflows(system, flows)
+        scale = np.where(fill & (inflow > 0), system.destinations / np.maximum(inflow, 1e-300), 1.0)
+        flows *= scale[system.col]
+        rows = flows.sum(axis=1)
+        over = rows > cap
+        if over.any():
+            flows[over] *= (cap[over] / rows[over])[:, None]
+        if np.max(np.abs(scale - 1.0)) < tol:
+            break
+    return flows
+
+
 def predict(system: FlowSystem, result: FitResult, tol: float = 1e-3, max_iter: int = 500) -> np.ndarray:
     """Return modelled flows (n_o, k), pupils from each origin to each candidate school.
 
     Args:
         system: origins, destinations and candidates (need not be the one fitted on).
-        result: a :class:`FitResult`; doubly constrained models are re-balanced on ``system``.
+        result: a :class:`FitResult`; doubly constrained models are re-balanced on ``system``;
+            attraction-constrained ones are filled to the schools' sizes (:func:`fill_schools`).
         tol: balancing tolerance (relative).
         max_iter: balancing iteration limit.
 
     Returns:
-        Non-negative flows whose row sums equal ``system.origins`` times the model's relative
-        participation factors (:func:`origin_participation`; 1 for models without ``origin_*`` terms).
+        Non-negative flows. Production and doubly constrained: row sums equal ``system.origins``
+        times the model's relative participation factors (:func:`origin_participation`; 1 for
+        models without ``origin_*`` terms). Attraction-constrained: each school's inflow equals
+        its size (where its origins allow) and no row exceeds ``system.origin_children``.
     """
     logb = None
     if result.constraint == "doubly":
         logb, _, _ = balance(system, result.features, result.params, tol=tol, max_iter=max_iter)
     origins = system.origins * origin_participation(system, result.features, result.params)
     flows, _ = _segment_flows(system, _utility(system, result.features, result.params, logb), origins)
+    if result.constraint == "attraction":
+        flows = fill_schools(system, flows, tol=tol, max_iter=min(max_iter, 200))
     return flows
 
 
@@ -1160,7 +1221,8 @@ def calibrate_decay_to_trip_length(
     def trip(factor: float) -> float:
         params = np.where(scaled, result.params * factor, result.params)
         trial = FitResult(result.name, result.features, params, result.constraint, np.nan, 0, True, 0, result.std_errors)
-        return mean_trip_km(system, predict(system, trial, tol=1e-2), origin_mask)
+        # filling schools converges slowly where origins are capped; 60 rounds move the trip by <0.5%
+        return mean_trip_km(system, predict(system, trial, tol=1e-2, max_iter=60), origin_mask)
 
     lo, hi = np.log(0.05), np.log(50.0)
     t_lo, t_hi = trip(np.exp(lo)), trip(np.exp(hi))
@@ -1431,13 +1493,15 @@ def distance_summary(flows: pd.DataFrame) -> pd.DataFrame:
 K_NEAREST: Mapping[str, int] = MappingProxyType({"secondary": 50, "primary": 30})
 #: Origins within this distance (km) of an observed school form the calibration system.
 CALIBRATION_RADIUS_KM = 15.0
-#: The secondary model used for the store's flows (chosen by ``atlas validate flows``).
-#: :data:`COMPETITION_FEATURES` validates better in London (``atlas validate flows``) but is not used
-#: for England yet: outside London it extrapolates (selective and high-attainment schools far from
-#: others get a decay that flattens or turns), and England's mean modelled secondary trip grows from
-#: 3.8 to 6.3 km straight-line against the National Travel Survey's 3.4 miles by road.
-FINAL_FEATURES = FULL_CHOICE_FEATURES
-FINAL_CONSTRAINT: Constraint = "production"
+#: The secondary model used for the store's flows (chosen by ``atlas validate flows``): the
+#: competition and social-sorting choice model, attraction-constrained (each school filled to its
+#: roll, no LSOA above its children: :func:`fill_schools`). Production-constrained, this model
+#: extrapolated outside London (England's mean modelled secondary trip 6.9 km straight-line, the
+#: South West's 15.9 km, against the National Travel Survey's 3.4 miles by road), because rural
+#: children were spread over far schools with a decay set where schools are dense; filled to their
+#: rolls, rural schools draw from around them (England 3.4 km, South West 3.8 km).
+FINAL_FEATURES = COMPETITION_FEATURES
+FINAL_CONSTRAINT: Constraint = "attraction"
 #: Features dropped from the secondary model for primary flows (secondary-only attributes).
 SECONDARY_ONLY_FEATURES = ("selective", "distance_x_selective", "progress8", "attainment8", "distance_x_attainment8")
 LONDON_REGION = "E12000007"
@@ -1672,6 +1736,8 @@ VALIDATION_MODELS: tuple[tuple[str, tuple[str, ...], Constraint], ...] = (
     ("destination choice, production-constrained", PRODUCTION_CHOICE_FEATURES, "production"),
     ("destination choice, full (production-constrained)", FULL_CHOICE_FEATURES, "production"),
     ("destination choice, full + competition and social sorting", COMPETITION_FEATURES, "production"),
+    ("destination choice, full, attraction-constrained", FULL_CHOICE_FEATURES, "attraction"),
+    ("destination choice, full + competition and social sorting, attraction-constrained (the store's model)", COMPETITION_FEATURES, "attraction"),
 )
 NEAREST_SCHOOL = "nearest school (naive baseline)"
 
