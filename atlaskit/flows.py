@@ -8,7 +8,10 @@ Grid, EPSG:27700), and ``cost_func`` is ``"exp"`` (exp(-beta d)) or ``"pow"`` (d
 Every model here is a multinomial destination choice over each origin's ``k`` nearest schools of
 the phase (a fixed-width sparse structure, :class:`FlowSystem`): flows ``T[i, j] = O[i] p[i, j]``
 with ``p[i, :] = softmax(u[i, :])``, so each origin's flows add up to its children exactly (the
-production constraint). The utility ``u`` is a linear combination of named features:
+production constraint). The **attraction-constrained** form (:func:`fill_schools`, the store's)
+then scales each school's column to its size, keeping where its pupils live, with no origin above
+its resident children: schools take their rolls and an LSOA's state-school pupils become an
+output. The utility ``u`` is a linear combination of named features:
 
 - plain **production-constrained gravity**: ``u = alpha log(size_j) - beta cost_ij``;
 - **doubly constrained** gravity: the same plus balancing factors ``log B_j`` iterated until each
@@ -22,12 +25,13 @@ production constraint). The utility ``u`` is a linear combination of named featu
   propensity to use state-funded schools as a function of its deprivation (``origin_*`` terms,
   see :func:`origin_participation`). In a doubly constrained model destination-only attributes
   are absorbed by the balancing factors, so :data:`CHOICE_FEATURES` (doubly) keeps only pair
-  terms; :data:`FULL_CHOICE_FEATURES` (production-constrained) is the model the store uses
-  (:data:`FINAL_FEATURES`), chosen by ``atlas validate flows``;
+  terms;
 - :data:`COMPETITION_FEATURES` adds competition between nearby schools (other schools of the
   phase within 3 km, as attractiveness and as steeper decay), social sorting (the school's
-  free-school-meal share times the area's deprivation) and Attainment 8: the best model in London
-  out of sample, not yet used for England (see :data:`FINAL_FEATURES`).
+  free-school-meal share times the area's deprivation) and Attainment 8. Attraction-constrained,
+  it is the model the store uses (:data:`FINAL_FEATURES`, :data:`FINAL_CONSTRAINT`), chosen by
+  ``atlas validate flows``: the best out of sample in London, and the only one whose
+  cross-border shares are within 5 points of DfE's for all six inner London authorities.
 
 The calibration population is an estimate of 2015's children aged 11-15 (the observed flows are
 from January 2015, the population estimates from mid-2019): :func:`secondary_children_2015`.
@@ -41,7 +45,9 @@ Cells under 3 pupils are suppressed by the publisher; they are **censored, not z
 school's suppressed pupils (its total minus its published cells) enter the likelihood as one
 lump whose probability is the model's share of that school's pupils in the LSOAs *not*
 published for it. Observed schools' totals include sixth formers while modelled children are
-aged 11-15: the likelihood and the validation use each school's *shares*, never its scale.
+aged 11-15: the likelihood and the validation use each school's *shares*, never its scale. That
+likelihood is the attraction-constrained model's (it conditions on each school's total), so the
+production and attraction-constrained forms share their fitted coefficients.
 
 Primary flows are not published anywhere. The primary model uses the secondary model's form
 with its decay re-calibrated so that the modelled mean primary trip in England is the modelled
@@ -51,11 +57,16 @@ National Travel Survey 2014 (Department for Transport, NTS factsheet "Travel to 
 That is an assumption, stated wherever primary flows are shown.
 
 Children in independent schools or not in the school census (about 7% in England, more in London)
-are accounted for in two steps: a participation share per region (the pupils of the phase in
+are accounted for in three steps: a participation share per region (the pupils of the phase in
 state-funded schools of the region divided by its resident children of the phase, capped at 1;
-modelled flows start from ``children x share``, see :func:`participation_share`), then, within
-the region, the full model's ``origin_idaci`` terms move state-school pupils from affluent LSOAs
-(where more children attend independent schools) to deprived ones, estimated from the flows.
+production flows start from ``children x share``, see :func:`participation_share`); within the
+region, the ``origin_idaci`` terms move state-school pupils from affluent LSOAs (where more
+children attend independent schools) to deprived ones, estimated from the flows; and the
+attraction constraint fills each school to its roll from the LSOAs its model shares point to,
+capping each LSOA at its resident children, so an area with few state places for its children
+(Kensington and Chelsea: 4,231 modelled state secondary pupils, DfE 3,115; 5,404 before) ends
+with fewer state pupils. Modelled secondary pupils are 83.2% of England's resident children
+aged 11-15 (78% in London).
 """
 
 from __future__ import annotations
@@ -1703,6 +1714,11 @@ def model_england(
         modelled[phase] = flows
         diag[f"{phase}_mean_trip_km_london"] = mean_trip_km(system, flows, london)
         diag[f"{phase}_mean_trip_km_england"] = mean_trip_km(system, flows)
+        # share of resident children the model places in state-funded schools (an output of the
+        # attraction constraint: schools filled to their rolls, no LSOA above its children)
+        children = system.origin_children if system.origin_children is not None else system.origins
+        diag[f"{phase}_state_share_england"] = float(flows.sum() / max(children.sum(), 1e-12))
+        diag[f"{phase}_state_share_london"] = float(flows[london].sum() / max(children[london].sum(), 1e-12))
         frame = flows_frame(system, flows, phase, min_pupils)
         diag[f"{phase}_pupils_in_dropped_cells"] = float(flows.sum() - frame["pupils"].sum())
         frames.append(frame)

@@ -479,3 +479,60 @@ def test_suppression_ceiling_is_below_one_and_rises_with_school_size(synthetic):
     drawn_cpc = fl.suppression_ceiling(system, flows, cells, draws=2)["cpc"]
     assert drawn_cpc == pytest.approx(ceiling["cpc"])  # seeded
     assert fl.validation_measures(system, wrong, cells)["cpc"] < drawn_cpc
+
+
+# --- attraction constraint: schools filled to their sizes, origins capped at their children -------
+
+
+def test_fill_schools_golden(tiny):
+    # production flows A: 60 to S1, 40 to S2; B: 20 to S1, 30 to S2 (sizes 200 and 100, no cap)
+    flows = np.zeros(tiny.col.shape)
+    s1 = tiny.destination_ids[tiny.col] == 100000
+    flows[0][s1[0]], flows[0][~s1[0]] = 60.0, 40.0
+    flows[1][s1[1]], flows[1][~s1[1]] = 20.0, 30.0
+    uncapped = fl.FlowSystem(tiny.origin_codes, tiny.origins, tiny.origin_authority, tiny.destination_ids, tiny.destinations,
+                             tiny.destination_authority, tiny.destination_attributes, tiny.col, tiny.distance_km)  # fmt: skip
+    filled = fl.fill_schools(uncapped, flows, tol=1e-12)
+    # each school's column is scaled to its size: S1 80 -> 200 (x2.5), S2 70 -> 100 (x10/7)
+    assert filled[0][s1[0]][0] == pytest.approx(150.0) and filled[1][s1[1]][0] == pytest.approx(50.0)
+    assert filled[0][~s1[0]][0] == pytest.approx(400 / 7) and filled[1][~s1[1]][0] == pytest.approx(300 / 7)
+    # with the build_system cap (the children, 100 and 50), both schools cannot be filled (300 places,
+    # 150 children): no origin exceeds its children and every cell keeps its sign
+    capped = fl.fill_schools(tiny, flows, tol=1e-9, max_iter=2000)
+    np.testing.assert_array_less(capped.sum(axis=1), tiny.origin_children + 1e-6)
+    assert (capped > 0).all()
+
+
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(systems(all_candidates=True), st.floats(-1, -0.05), st.floats(0.2, 3.0))
+def test_attraction_constraint_fills_schools_and_caps_origins(system, beta, room):
+    """Origins hold ``room`` times the schools' pupils: schools are filled where the caps allow, never beyond a cap."""
+    children = system.origins
+    if children.sum() < 1:
+        return
+    sizes = system.destinations * (children.sum() / room) / system.destinations.sum()
+    system = fl.FlowSystem(system.origin_codes, children, system.origin_authority, system.destination_ids, sizes,
+                           system.destination_authority, system.destination_attributes, system.col, system.distance_km,
+                           origin_children=children)  # fmt: skip
+    flows = fl.predict(system, _result(("distance_km",), [beta], "attraction"), tol=1e-9, max_iter=5000)
+    assert (flows >= 0).all() and np.isfinite(flows).all()
+    assert (flows.sum(axis=1) <= children * (1 + 1e-9) + 1e-9).all()
+    inflow = np.bincount(system.col.ravel(), weights=flows.ravel(), minlength=len(sizes))
+    assert (inflow <= sizes * (1 + 1e-6) + 1e-6).all()  # no school is over-filled
+    if room >= 1.5 and (children > 0).all():
+        # plenty of children everywhere: every school reaches its size
+        np.testing.assert_allclose(inflow, sizes, rtol=1e-4)
+
+
+def test_balance_with_edge_schools_converges():
+    """Edge (unconstrained) schools take what they take; the balanced ones share the rest by size."""
+    origins = _origins([(0, 0), (1000, 0), (2000, 0)], [100.0, 100.0, 100.0])
+    dests = _destinations([(0, 500), (1000, 500), (2000, 500)], [300.0, 600.0, 900.0])
+    system = fl.build_system(origins, dests, k=3, constrained=np.array([True, True, False]))
+    result = _result(("distance_km",), [-1.0], "doubly")
+    logb, _, err = fl.balance(system, result.features, result.params, tol=1e-8, max_iter=5000)
+    assert err < 1e-8 and np.abs(logb[:2]).max() < fl.LOG_BALANCING_BOUND - 1
+    flows = fl.predict(system, result, tol=1e-8, max_iter=5000)
+    inflow = np.bincount(system.col.ravel(), weights=flows.ravel(), minlength=3)
+    rest = 300.0 - inflow[2]
+    np.testing.assert_allclose(inflow[:2], [rest / 3, 2 * rest / 3], rtol=1e-6)

@@ -71,14 +71,20 @@ def test_store_flows_table(store, flows_table):
     observed = flows_table[flows_table["source"] == "observed"]
     assert (observed["pupils"].dropna() >= 3).all()
     assert observed["distance_km"].notna().mean() > 0.9
-    # production constraint, up to the cells under 0.05 pupils not stored: each LSOA's secondary
-    # pupils are its children 11-15 times the regional participation share (and its IDACI factor)
+    # attraction constraint (the store's model), up to the cells under 0.05 pupils not stored: no
+    # LSOA sends more pupils than its resident children 11-15, and each school takes its 2019 roll
+    # of pupils aged 11-15
     lsoas = st.read_table("lsoas")
     children = fl.phase_origins(lsoas, "secondary").set_index("lsoa11_code")["children"]
     sec = modelled[modelled["phase"] == "secondary"].groupby("lsoa11_code")["pupils"].sum()
     ratio = (sec / children.reindex(sec.index)).replace([np.inf], np.nan).dropna()
+    assert ratio.max() <= 1.0 + 1e-6
     assert 0.6 < ratio.median() < 1.0
     assert sec.sum() / children.sum() == pytest.approx(0.83, abs=0.1)
+    sizes = fl.phase_destinations(st.read_table("schools"), "secondary", "pupils_2019")[0].set_index("urn")["pupils"]
+    taken = modelled[modelled["phase"] == "secondary"].groupby("urn")["pupils"].sum()
+    filled = (taken / sizes.reindex(taken.index)).dropna()
+    assert filled.between(0.97, 1.001).mean() > 0.97
 
 
 def _run_cli(args):

@@ -96,12 +96,10 @@ def build(data_dir: Path, tables: dict) -> dict:
         f"primary {d['primary_mean_trip_km_england']:.2f} km (London {d['primary_mean_trip_km_london']:.2f}); decay factor "
         f"{result.primary.diagnostics['decay_factor']:.2f}. {fl.PRIMARY_ASSUMPTION}",
     ]
-    part = result.participation
     for phase in ("secondary", "primary"):
-        p = part[part["phase"] == phase]
         notes.append(
-            f"flows: {phase} participation share in state-funded schools (children x share are modelled): England "
-            f"{p['pupils'].sum() / p['children'].sum():.1%}, London {float(p.loc[p['region_code'] == fl.LONDON_REGION, 'participation_share'].iloc[0]) if (p['region_code'] == fl.LONDON_REGION).any() else float('nan'):.1%}"
+            f"flows: {phase} resident children placed in state-funded schools (schools filled to their rolls, no LSOA above its "
+            f"children): England {d[f'{phase}_state_share_england']:.1%}, London {d[f'{phase}_state_share_london']:.1%}"
         )
         lost = result.unlocated[result.unlocated["phase"] == phase]
         if len(lost):

@@ -137,7 +137,7 @@ def flows_command(
 
 @validate_app.command("flows")
 def validate_flows_command(
-    quick: bool = typer.Option(False, "--quick", help="Only 3 borough folds and the production-constrained models (a few minutes)."),
+    quick: bool = typer.Option(False, "--quick", help="Only 3 borough folds, the production-constrained models and the store's model (a few minutes)."),
     folds: Optional[int] = typer.Option(None, "--folds", help="Hold out only the first N boroughs (default all 21; 3 with --quick)."),
     fmt: Format = typer.Option(Format.table, "--format", help="table or csv."),
 ) -> None:
@@ -151,7 +151,7 @@ def validate_flows_command(
     cross = store.read_table("cross_border")
     models = fl.VALIDATION_MODELS
     if quick:
-        models = tuple(m for m in models if m[2] == "production")
+        models = tuple(m for m in models if m[2] == "production" or (m[1], m[2]) == (fl.FINAL_FEATURES, fl.FINAL_CONSTRAINT))
     result = fl.validate(lsoas, schools, observed, cross, models=models, max_folds=folds or (3 if quick else None))
     measures = result.measures.round(3)
     pivot = result.cross_border.pivot_table(index=["authority_code", "la_name", "dfe_share_outside"], columns="model", values="modelled_share_outside").reset_index()
