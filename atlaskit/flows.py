@@ -66,7 +66,7 @@ attraction constraint fills each school to its roll from the LSOAs its model sha
 capping each LSOA at its resident children, so an area with few state places for its children
 (Kensington and Chelsea: 4,231 modelled state secondary pupils, DfE 3,115; 5,404 before) ends
 with fewer state pupils. Modelled secondary pupils are 83.2% of England's resident children
-aged 11-15 (78% in London).
+aged 11-15 (77% in London).
 """
 
 from __future__ import annotations
