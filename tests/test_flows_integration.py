@@ -192,3 +192,20 @@ def test_calibration_uses_published_2015_totals_for_schools_without_a_registered
     phases = schools.drop_duplicates("urn").set_index("urn").loc[list(cells.unlocated_urns), "phase"]
     assert set(phases) <= {"special", "pru"}
     assert "special" in fl._not_modelled_note(schools, cells.unlocated_urns)
+
+
+def test_store_model_meets_the_validation_targets(store):
+    """The issue's targets for the store's model: out-of-sample CPC >= 0.60 over all 21 borough folds,
+    and each inner London authority's cross-border share within 5 points of DfE's (about a minute)."""
+    from atlaskit import flows as fl
+    from atlaskit import store as st
+
+    model = next(m for m in fl.VALIDATION_MODELS if (m[1], m[2]) == (fl.FINAL_FEATURES, fl.FINAL_CONSTRAINT))
+    result = fl.validate(st.read_table("lsoas"), st.read_table("schools"), st.read_table("observed_flows"), st.read_table("cross_border"), models=(model,))
+    measures = result.measures.set_index("model")
+    assert measures.loc[model[0], "folds"] == 21
+    assert measures.loc[model[0], "cpc"] >= 0.60
+    assert measures.loc[model[0], "cpc"] > measures.loc[fl.NEAREST_SCHOOL, "cpc"] + 0.3
+    cb = result.cross_border[result.cross_border["model"] == model[0]]
+    assert len(cb) == 6
+    assert cb["difference_pp"].abs().max() < 5.0, cb[["la_name", "difference_pp"]].to_string()
