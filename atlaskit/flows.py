@@ -156,7 +156,8 @@ COMPETITION_FEATURES = FULL_CHOICE_FEATURES + (
 )
 #: Schools with fewer competitors than this within the radius count as having this many: 95% of
 #: the observed London schools have at least 4 within 3 km, so the decay is not extrapolated below
-#: that density (rural trips still lengthen: see :data:`FINAL_FEATURES`).
+#: that density (production-constrained, rural trips still lengthened; the store's attraction-constrained
+#: model draws rural schools' pupils from around them: see :data:`FINAL_FEATURES`).
 COMPETITORS_FLOOR = 4
 #: Radius (km) within which other schools of the phase count as competitors: 3 km for secondary
 #: schools, scaled for primary by the NTS primary/secondary trip ratio (schools of both phases then

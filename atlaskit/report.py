@@ -952,11 +952,15 @@ def _projection(ctx: ReportContext) -> tuple[pd.DataFrame, list[str]]:
     return ctx.cache["projection"]
 
 
+#: Shown in place of each demand section when the parameter file turns demand off.
+DEMAND_OFF = "Demand is switched off for this authority (include_demand: false)."
+
+
 def projection_section(ctx: ReportContext) -> Block:
     """Return the projection chart (pupils with 80% and 95% intervals, actual rolls and places)."""
     title = "Projected pupils and places"
     if not ctx.include_demand:
-        return note_block("Demand is switched off for this authority (include_demand: false).", title)
+        return note_block(DEMAND_OFF, title)
 
     def build() -> Block:
         table, problems = _projection(ctx)
@@ -1097,7 +1101,7 @@ def demand_section(ctx: ReportContext) -> Block:
     """Return the demand table per planning area (projected pupils against places)."""
     title = "Demand and places by planning area"
     if not ctx.include_demand:
-        return note_block("Demand is switched off for this authority (include_demand: false).", title)
+        return note_block(DEMAND_OFF, title)
 
     def build() -> Block:
         try:
