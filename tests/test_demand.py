@@ -449,6 +449,35 @@ def test_backtest_summary_sits_beside_the_authorities_forecasts(synthetic):
     errors = bt.table[(bt.table["phase"] == "secondary") & (bt.table["horizon"] == 4)]["abs_pct_error"]
     assert summary.loc[("secondary", 4), "median_ape"] == pytest.approx(errors.median())
     assert 0 <= summary.loc[("secondary", 4), "coverage_80_pct"] <= 100
+    assert summary.loc[("secondary", 4), "origins"] == "2018/19"
+    assert summary.loc[("primary", 1), "origins"] == "2022/23, 2023/24"
+
+
+def _scored(origin, phase, horizon, errors_pct, inside):
+    return pd.DataFrame({"authority_code": [f"E0{i:07d}" for i in range(len(errors_pct))], "phase": phase, "origin": origin,
+                         "horizon": horizon, "pct_error": errors_pct, "abs_pct_error": np.abs(errors_pct), "inside_80": inside})
+
+
+def test_backtest_targets_golden_per_backtest_and_phase():
+    table = pd.concat([
+        # from the earliest data: median |error| 3 and 5 at horizons 4 and 5; 80% and 60% inside
+        _scored("2018/19", "primary", 4, [1.0, -3.0, 3.0, 4.0, -2.0], [True, True, True, True, False]),
+        _scored("2018/19", "primary", 5, [5.0, -5.0, 6.0, 1.0, 5.0], [True, False, True, False, True]),
+        # rolling origin, two origins pooled at horizon 1: median |error| 1, 4 of 5 inside
+        _scored("2022/23", "primary", 1, [1.0, -1.0, 2.0], [True, True, False]),
+        _scored("2023/24", "primary", 1, [0.5, 1.0], [True, True]),
+    ], ignore_index=True)
+    targets = d.backtest_targets(table).set_index(["backtest", "phase"])
+    early = targets.loc[("from the earliest data", "primary")]
+    assert early["horizons"] == "4, 5" and early["n"] == 10 and early["origins"] == "2018/19"
+    assert early["worst_median_ape"] == pytest.approx(5.0)
+    assert early["coverage_80_min"] == pytest.approx(60.0) and early["coverage_80_max"] == pytest.approx(80.0)
+    assert not early["median_ape_met"] and not early["coverage_met"]
+    rolling = targets.loc[("rolling origin", "primary")]
+    assert rolling["origins"] == "2022/23, 2023/24" and rolling["horizons"] == "1"
+    assert rolling["worst_median_ape"] == pytest.approx(1.0) and rolling["coverage_80_min"] == pytest.approx(80.0)
+    assert rolling["median_ape_met"] and rolling["coverage_met"]
+    assert list(targets.index.get_level_values("backtest")) == ["from the earliest data", "rolling origin"]
 
 
 def test_project_demand_columns_years_and_capacity(synthetic):

@@ -118,6 +118,17 @@ def validate_demand_command(
     print_frame(
         summary.round(2),
         fmt,
-        title="Backtest by phase and horizon (years after the last roll used): absolute % errors, bias (+ = over-projection), "
-        "share of actuals inside the 80%/95% intervals; la_*: the authorities' own published forecasts (For_1/For_3) for the same years",
+        title="Backtest by phase and horizon (years after the last roll used; origins: the rolls jumped off from): absolute % errors, "
+        "bias (+ = over-projection), share of actuals inside the 80%/95% intervals; la_*: the authorities' own published forecasts "
+        "(For_1/For_3) for the same years",
     )
+    if fmt == Format.table:
+        targets = demand.backtest_targets(result.table)
+        low, high = demand.COVERAGE_80_TARGET_PCT
+        print_frame(
+            targets.round(2),
+            fmt,
+            title=f"Targets: median absolute error at most {demand.MEDIAN_APE_TARGET_PCT:g}% and {low:g}-{high:g}% of actuals inside the "
+            f"80% intervals, at every horizon. From the earliest data: the {demand.EARLIEST_ORIGIN} roll and the mid-2019/mid-2020 "
+            "children, to every published roll; rolling origin: a stricter test 1-2 years ahead",
+        )
