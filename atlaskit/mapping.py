@@ -57,6 +57,8 @@ __all__ = [
     "view_bounds",
     "zoom_for_bounds",
     "csv_download_html",
+    "utilisation",
+    "utilisation_text",
 ]
 
 #: The two phases the app switches between.
@@ -111,6 +113,12 @@ MAP_CSS = (
     f".{DIM_CLASS} path.{AREA_CLASS} {{ fill: {'#d9d9d9'} !important; fill-opacity: 0.45 !important; }}"
     f" .{DIM_CLASS} path.{CATCHMENT_CLASS} {{ fill-opacity: 0.85; }}"
 )
+
+#: What each flow source means, in the words the app and its panels use.
+SOURCE_TEXT = {
+    "observed": "published counts (London Schools Atlas, January 2015)",
+    "modelled": "modelled estimate",
+}
 
 #: Official pages of a school, by URN.
 SCHOOL_LINKS = (
@@ -338,16 +346,28 @@ def classify(values: pd.Series, layer: str, k: int = 5, units: str | None = None
     if present.size == 0:
         return Classes(layer, (), (), (), heading, yb, numeric.index)
     n = int(min(k, len(spec.colours)))
-    bins = tuple(float(b) for b in quantile_bins(present, n))
+    raw = quantile_bins(present, n)
+    whole = bool(np.all(present == np.round(present)))
+    if whole:
+        # counts (children, pupils): interpolated bounds such as 94.8 become whole numbers. For
+        # whole values "v <= 94.8" is "v <= 94", so every value keeps its class; a class that
+        # holds no whole number (between 3 and 3.4) disappears.
+        raw = np.unique(np.floor(raw))
+    bins = tuple(float(b) for b in raw)
     yb[finite] = bin_values(present, bins)
     colours = _pick_colours(spec.colours, len(bins))
-    lower = [float(present.min())] + list(bins[:-1])
     labels = []
-    for i, (lo, hi) in enumerate(zip(lower, bins)):
-        if i == 0:
-            labels.append(_format_number(hi) if lo == hi else f"{_format_number(lo)} to {_format_number(hi)}")
-        else:
-            labels.append(f"over {_format_number(lo)} to {_format_number(hi)}")
+    if whole:
+        lower = [float(present.min())] + [b + 1 for b in bins[:-1]]
+        for lo, hi in zip(lower, bins):
+            labels.append(_format_number(hi) if lo >= hi else f"{_format_number(lo)} to {_format_number(hi)}")
+    else:
+        lower = [float(present.min())] + list(bins[:-1])
+        for i, (lo, hi) in enumerate(zip(lower, bins)):
+            if i == 0:
+                labels.append(_format_number(hi) if lo == hi else f"{_format_number(lo)} to {_format_number(hi)}")
+            else:
+                labels.append(f"over {_format_number(lo)} to {_format_number(hi)}")
     return Classes(layer, bins, colours, tuple(labels), heading, yb, numeric.index)
 
 
@@ -484,10 +504,18 @@ def styled_collection(
     return {"type": "FeatureCollection", "features": features}
 
 
+#: Legend text of the grey swatch, by layer (what grey means there).
+NO_DATA_LABELS = {
+    "catchment": "no pupils shown (none, fewer than 3 observed, or under 1 estimated)",
+    "demand": "roll or capacity not published",
+}
+DEFAULT_NO_DATA_LABEL = "no data"
+
+
 def legend_items(classes: Classes, dashed_note: bool = False) -> list[LegendItem]:
     """Return the legend rows of a classification (plus "no data", and the modelled swatch)."""
     items = [LegendItem(c, label) for c, label in zip(classes.colours, classes.labels)]
-    items.append(LegendItem(NO_DATA_COLOUR, "no data / outside the authority"))
+    items.append(LegendItem(NO_DATA_COLOUR, NO_DATA_LABELS.get(classes.layer, DEFAULT_NO_DATA_LABEL)))
     if dashed_note:
         items.append(LegendItem("#ffffff", "modelled estimate (dashed outline)", dashed=True))
     return items
@@ -596,6 +624,12 @@ def _clean(value) -> str | None:
     return str(value)
 
 
+#: Profile labels of the school results, in plain words (key stage names explained).
+PROFILE_KS2 = "Age 11 tests (KS2, 2018): pupils at the expected standard in reading, writing and maths"
+PROFILE_ATTAINMENT8 = "GCSE results: Attainment 8 score (2018; out of 90)"
+PROFILE_PROGRESS8 = "GCSE progress: Progress 8 score (2018; 0 = England average, above 0 = better)"
+
+
 def school_profile(school: pd.Series | dict) -> dict[str, str]:
     """Return a school's profile as ordered label -> text (missing values say "not published").
 
@@ -617,18 +651,18 @@ def school_profile(school: pd.Series | dict) -> dict[str, str]:
         return fmt.format(float(value))
 
     profile = {
-        "URN": str(int(get("urn"))),
+        "URN (school reference number)": str(int(get("urn"))),
         "Type": _clean(get("establishment_type")) or "not published",
         "Phase": _clean(get("phase")) or "not published",
-        "Pupils (January 2019)": num("pupils_2019"),
-        "Capacity (2015)": num("capacity_2015"),
+        "Pupils on roll (January 2019)": num("pupils_2019"),
+        "Places (capacity, 2015)": num("capacity_2015"),
         "Ofsted rating": _clean(get("ofsted_rating")) or "not published",
     }
     if get("phase") in ("primary", "all-through") or _clean(get("ks2_rwm_expected_pct")):
-        profile["KS2 reading, writing and maths at expected standard (2018)"] = num("ks2_rwm_expected_pct", "{:.0f}%")
+        profile[PROFILE_KS2] = num("ks2_rwm_expected_pct", "{:.0f}%")
     if get("phase") in ("secondary", "all-through") or _clean(get("ks4_attainment8")):
-        profile["KS4 Attainment 8 (2018)"] = num("ks4_attainment8", "{:.1f}")
-        profile["KS4 Progress 8 (2018)"] = num("ks4_progress8", "{:+.2f}")
+        profile[PROFILE_ATTAINMENT8] = num("ks4_attainment8", "{:.1f}")
+        profile[PROFILE_PROGRESS8] = num("ks4_progress8", "{:+.2f}")
     if _clean(get("postcode")):
         profile["Postcode"] = str(get("postcode"))
     return profile
@@ -692,7 +726,9 @@ def disclose_flows(flows: pd.DataFrame) -> pd.DataFrame:
         shown = pupils.where(~hidden).where(observed, pupils.round())
     shown = pd.Series(shown.to_numpy(), index=out.index)
     whole = shown.fillna(0).round().astype(int).astype(str)
-    labels = np.where(hidden, f"fewer than {MIN_OBSERVED_PUPILS}", np.where(observed, whole, "about " + whole + " (estimate)"))
+    # a modelled value that rounds to 0 is a fraction of a pupil: "about 0" reads as an error
+    estimate = np.where(whole.eq("0").to_numpy(), "fewer than 1 (estimate)", "about " + whole + " (estimate)")
+    labels = np.where(hidden, f"fewer than {MIN_OBSERVED_PUPILS}", np.where(observed, whole, estimate))
     out["pupils_shown"] = shown
     out["pupils_label"] = labels
     return out
@@ -705,16 +741,20 @@ def catchment_values(catchment: pd.DataFrame) -> tuple[pd.Series, pd.Series, pd.
         catchment: output of ``atlaskit.flows.school_catchment`` (lsoa11_code, pupils, source, ...).
 
     Returns:
-        (values, labels, modelled): values are disclosed pupils (NaN where hidden).
+        (values, labels, modelled): values are disclosed pupils, NaN where hidden and where a
+        modelled estimate rounds to 0 (those areas are not coloured: "fewer than 1 (estimate)").
+        Rows without an area (an observed school's suppressed remainder) are left out.
     """
     shown = disclose_flows(catchment)
+    shown = shown[shown["lsoa11_code"].notna()]
     shown = shown.groupby("lsoa11_code", sort=False).agg(
         pupils_shown=("pupils_shown", lambda s: s.sum(min_count=1)),
         pupils_label=("pupils_label", "first"),
         source=("source", "first"),
     )
     index = pd.Index(shown.index.astype(str), name="lsoa11_code")
-    values = pd.Series(shown["pupils_shown"].to_numpy(), index=index, name="pupils")
+    pupils = shown["pupils_shown"].where(shown["pupils_shown"].round() >= 1)
+    values = pd.Series(pupils.to_numpy(), index=index, name="pupils")
     labels = pd.Series(shown["pupils_label"].to_numpy(), index=index, name="label")
     modelled = pd.Series(shown["source"].astype(str).ne("observed").to_numpy(), index=index, name="modelled")
     return values, labels, modelled
@@ -740,12 +780,17 @@ def catchment_summary(catchment: pd.DataFrame, own_lsoas: set[str] | Sequence[st
     Returns:
         dict with ``pupils`` (rounded total of the rows that may be shown: observed counts under
         3 are left out, modelled ones rounded), ``median_distance_km`` (pupil-weighted),
-        ``share_outside`` (0-1), ``areas`` (rows), ``source`` (``observed``, ``modelled`` or
-        ``observed and modelled``) and ``estimate`` (True when any modelled row counts).
+        ``share_outside`` (0-1), ``areas`` (areas shown with pupils: observed counts under 3,
+        modelled estimates under 1 pupil and the suppressed remainder, which has no area, are
+        not counted), ``source`` (``observed``, ``modelled`` or ``observed and modelled``) and
+        ``estimate`` (True when any modelled row counts).
     """
     own = set(own_lsoas)
     # counts hidden by disclosure (observed under 3) are left out of every figure shown
-    pupils = disclose_flows(catchment)["pupils_shown"].fillna(0.0).to_numpy(dtype="float64")
+    disclosed = disclose_flows(catchment)
+    pupils = disclosed["pupils_shown"].fillna(0.0).to_numpy(dtype="float64")
+    lives_there = catchment["lsoa11_code"].notna().to_numpy() & (np.round(pupils) >= 1)
+    areas = int(catchment.loc[lives_there, "lsoa11_code"].astype(str).nunique())
     distance = pd.to_numeric(catchment["distance_km"], errors="coerce").to_numpy(dtype="float64")
     total = float(pupils.sum())
     outside = float(pupils[~catchment["lsoa11_code"].astype(str).isin(own).to_numpy()].sum())
@@ -754,7 +799,7 @@ def catchment_summary(catchment: pd.DataFrame, own_lsoas: set[str] | Sequence[st
         "pupils": int(round(total)),
         "median_distance_km": _weighted_median(distance, pupils),
         "share_outside": outside / total if total > 0 else float("nan"),
-        "areas": int(len(catchment)),
+        "areas": areas,
         "source": " and ".join(sources) if sources else "none",
         "estimate": "modelled" in sources,
     }
@@ -767,36 +812,64 @@ def summary_html(school_name: str, summary: dict) -> str:
     share = summary.get("share_outside", float("nan"))
     median_text = f"{median:.1f} km" if np.isfinite(median) else "not known"
     share_text = f"{share * 100:.0f}%" if np.isfinite(share) else "not known"
+    sources = [SOURCE_TEXT.get(part, part) for part in str(summary.get("source", "")).split(" and ") if part]
     rows = [
         ("Pupils mapped", f"{summary.get('pupils', 0):,}{est}"),
         ("Median distance from home", median_text),
         ("From outside the authority", share_text),
-        ("Areas", f"{summary.get('areas', 0):,}"),
-        ("Source", str(summary.get("source", ""))),
+        ("Areas with pupils shown", f"{summary.get('areas', 0):,}"),
+        ("Source", "; ".join(sources) or "not known"),
     ]
     items = _rows_html(rows)
     return f'<div class="atlas-summary"><h3 style="font-size:1em;margin:0 0 0.3em 0">Where pupils of {html.escape(school_name)} live</h3>{items}</div>'
 
 
-def destinations_html(area_label: str, destinations: pd.DataFrame, names: dict[int, str], limit: int = 10) -> str:
+def destinations_html(area_label: str, destinations: pd.DataFrame, names: dict[int, str], limit: int = 10, note: str = "") -> str:
     """Return an HTML table of the schools an area's children attend (disclosed counts).
+
+    Schools whose modelled estimate rounds to 0 pupils are not listed (they are counted in one
+    line under the table); an observed count under 3 shows neither its count nor its share.
 
     Args:
         area_label: the area's name or code.
         destinations: output of ``atlaskit.flows.area_destinations``.
-        names: school name by URN.
+        names: school name by URN (a URN missing from it is shown as "school URN 123456").
         limit: rows shown.
+        note: a sentence under the table (e.g. which schools are listed).
     """
-    shown = disclose_flows(destinations).head(limit)
+    disclosed = disclose_flows(destinations)
+    observed = disclosed["source"].astype(str).eq("observed")
+    listed = disclosed[observed | (disclosed["pupils_shown"].round() >= 1)]
+    tiny = len(disclosed) - len(listed)
+    shown = listed.head(limit)
+    more = len(listed) - len(shown)
+
+    def share_text(r) -> str:
+        if pd.isna(r.pupils_shown) or pd.isna(r.share):
+            return "not shown"
+        return f"{r.share * 100:.0f}%"
+
+    def distance_text(value) -> str:
+        return f"{value:.1f}" if pd.notna(value) else "not known"
+
     body = "".join(
-        f"<tr><td>{html.escape(names.get(int(r.urn), str(int(r.urn))))}</td><td>{html.escape(str(r.pupils_label))}</td>"
-        f"<td>{(r.share * 100 if pd.notna(r.share) else float('nan')):.0f}%</td><td>{r.distance_km:.1f}</td></tr>"
+        f"<tr><td>{html.escape(names.get(int(r.urn)) or f'school URN {int(r.urn)}')}</td><td>{html.escape(str(r.pupils_label))}</td>"
+        f"<td>{share_text(r)}</td><td>{distance_text(r.distance_km)}</td></tr>"
         for r in shown.itertuples(index=False)
     )
+    extra = []
+    if more:
+        extra.append(f"{more:,} more school{'s' if more != 1 else ''} with fewer pupils.")
+    if tiny:
+        extra.append(f"{tiny:,} other school{'s' if tiny != 1 else ''} with fewer than 1 pupil each (estimate) not listed.")
+    if note:
+        extra.append(note)
+    foot = "".join(f'<p style="margin:0.3em 0 0 0;font-size:0.9em">{html.escape(t)}</p>' for t in extra)
     return (
         f'<div class="atlas-destinations"><h3 style="font-size:1em;margin:0 0 0.3em 0">Schools the children of {html.escape(area_label)} attend</h3>'
-        '<table><thead><tr><th scope="col">School</th><th scope="col">Pupils</th><th scope="col">Share</th><th scope="col">km</th></tr></thead>'
-        f"<tbody>{body}</tbody></table></div>"
+        '<table><thead><tr><th scope="col">School</th><th scope="col">Pupils</th><th scope="col">Share of the area\'s pupils</th>'
+        '<th scope="col">Distance from home (km)</th></tr></thead>'
+        f"<tbody>{body}</tbody></table>{foot}</div>"
     )
 
 
@@ -927,6 +1000,17 @@ def utilisation_colour(pct: float) -> str:
         if pct <= bound:
             return colour
     return UTILISATION_COLOURS[-1]
+
+
+def utilisation_text(pupils: float | None, places: float | None, pct: float | None) -> str:
+    """Return one sentence on a school's fill: "950 pupils on roll (January 2019) for 1,241 places (2015): 77% full."."""
+
+    def known(value) -> bool:
+        return value is not None and not (isinstance(value, float) and math.isnan(value))
+
+    if not (known(pupils) and known(places) and known(pct)):
+        return "Pupils on roll or places not published."
+    return f"{int(pupils):,} pupils on roll (January 2019) for {int(places):,} places (2015): {round(float(pct))}% full."
 
 
 def utilisation_table(schools: pd.DataFrame, phase: str | None = None) -> pd.DataFrame:

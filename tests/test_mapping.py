@@ -133,8 +133,12 @@ def test_school_profile_and_links(town):
     school = town.schools.iloc[2]
     profile = mapping.school_profile(school)
     assert profile["Ofsted rating"] == "Requires improvement"
-    assert profile["KS4 Progress 8 (2018)"] == "+0.12"
-    assert profile["Pupils (January 2019)"] == "1,100"
+    assert profile[mapping.PROFILE_PROGRESS8] == "+0.12"
+    assert profile["Pupils on roll (January 2019)"] == "1,100"
+    assert profile["Places (capacity, 2015)"] == "1,000"
+    # key-stage jargon is explained in the label a parent reads
+    assert "GCSE" in mapping.PROFILE_ATTAINMENT8 and "0 = England average" in mapping.PROFILE_PROGRESS8
+    assert "KS4" not in " ".join(profile)
     page = mapping.school_profile_html(school)
     assert "Details/100003" in page and "compare-school-performance" in page
     hostile = school.copy()
@@ -152,7 +156,7 @@ def test_disclosure_never_shows_observed_counts_under_three():
     )
     out = mapping.disclose_flows(flows)
     assert out["pupils_shown"].isna().tolist() == [True, False, True, False, False]
-    assert out["pupils_label"].tolist() == ["fewer than 3", "3", "fewer than 3", "about 0 (estimate)", "about 8 (estimate)"]
+    assert out["pupils_label"].tolist() == ["fewer than 3", "3", "fewer than 3", "fewer than 1 (estimate)", "about 8 (estimate)"]
     assert out["pupils_shown"].iloc[4] == 8.0
 
 
@@ -200,3 +204,84 @@ def test_utilisation_layer(town):
     assert mapping.utilisation_colour(float("nan")) == mapping.NO_DATA_COLOUR
     table = mapping.utilisation_table(town.schools, "secondary")
     assert table["urn"].tolist() == [100003, 100004]
+
+
+def test_legend_of_counts_has_whole_number_bounds():
+    # children and pupils are whole numbers: quantile bounds such as 94.8 read as nonsense
+    rng = np.random.default_rng(3)
+    values = pd.Series(np.round(rng.lognormal(4, 0.5, 133)), index=[f"E01{i:06d}" for i in range(133)])
+    classes = mapping.classify(values, "children")
+    assert all(float(b).is_integer() for b in classes.bins)
+    assert not any("." in label for label in classes.labels), classes.labels
+    assert not any(label.startswith("over") for label in classes.labels)
+    # every value still sits in the class whose label covers it
+    for value, cls in zip(values, classes.yb):
+        label = classes.labels[cls]
+        low, _, high = label.partition(" to ")
+        assert float(low.replace(",", "")) <= value <= float((high or low).replace(",", ""))
+    # classes of consecutive whole numbers do not overlap: "70 to 94" then "95 to 114"
+    bounds = [label.partition(" to ") for label in classes.labels]
+    for (_, _, hi), (lo, _, _) in zip(bounds, bounds[1:]):
+        assert float(lo.replace(",", "")) == float((hi or lo).replace(",", "")) + 1
+    # fractional values keep their fractional "over a to b" labels
+    frac = mapping.classify(values / 3.0, "children")
+    assert any(label.startswith("over") for label in frac.labels)
+
+
+def test_catchment_leaves_out_estimates_under_one_pupil():
+    catchment = pd.DataFrame(
+        {
+            "lsoa11_code": ["a", "b", "c", "d", None],
+            "pupils": [0.3, 0.2, 4.6, 30.2, np.nan],
+            "source": ["modelled"] * 4 + ["modelled"],
+            "distance_km": [5.0, 6.0, 1.0, 0.5, np.nan],
+        }
+    )
+    values, labels, _ = mapping.catchment_values(catchment)
+    assert values.index.tolist() == ["a", "b", "c", "d"]  # the row without an area is not a map area
+    assert values.isna().tolist() == [True, True, False, False]  # not coloured, not in the legend
+    assert labels["a"] == "fewer than 1 (estimate)"
+    classes = mapping.classify(values, "catchment")
+    assert min(classes.bins) >= 1
+    summary = mapping.catchment_summary(catchment, {"a", "b", "c", "d"})
+    assert summary["areas"] == 2 and summary["pupils"] == 35
+    page = mapping.summary_html("X", summary)
+    assert "Areas with pupils shown" in page and "modelled estimate" in page
+
+
+def test_summary_says_where_observed_counts_come_from(town):
+    catchment = town.flows[town.flows["urn"] == 100003].assign(share=np.nan)
+    summary = mapping.catchment_summary(catchment, set())
+    assert summary["areas"] == 11  # the two areas under 3 are neither drawn nor counted
+    assert "January 2015" in mapping.summary_html("Gamma", summary)
+
+
+def test_destinations_name_every_school_and_hide_small_counts():
+    dest = pd.DataFrame(
+        {
+            "urn": [1, 2, 3, 4, 5],
+            "pupils": [12.0, 2.0, 6.4, 0.3, 0.2],
+            "share": [0.57, 0.1, 0.3, 0.015, 0.01],
+            "cumulative_share": [0.57, 0.67, 0.97, 0.985, 1.0],
+            "distance_km": [0.5, 1.0, 2.0, 5.0, np.nan],
+            "source": ["observed", "observed", "modelled", "modelled", "modelled"],
+        }
+    )
+    page = mapping.destinations_html("Area 1", dest, {1: "One School", 3: "Three School (Westminster)"}, note="Outside & more")
+    rows = re.findall(r"<tr><td>(.*?)</td><td>(.*?)</td><td>(.*?)</td><td>(.*?)</td></tr>", page)
+    assert [r[0] for r in rows] == ["One School", "school URN 2", "Three School (Westminster)"]  # never a bare number
+    assert rows[1][1] == "fewer than 3" and rows[1][2] == "not shown"  # no share that would reveal the count
+    assert rows[2][1] == "about 6 (estimate)"
+    assert "about 0" not in page and "2 other schools with fewer than 1 pupil each" in page
+    assert "Distance from home (km)" in page and "Outside &amp; more" in page
+
+
+def test_legend_says_what_grey_means_per_layer(town):
+    catchment = mapping.legend_html(mapping.classify(pd.Series([3.0, 5.0]), "catchment"), "t")
+    assert "fewer than 3" in catchment and "outside the authority" not in catchment
+    assert "not published" in mapping.legend_html(mapping.utilisation_classes(), "t")
+
+
+def test_utilisation_text():
+    assert mapping.utilisation_text(950, 1241, 76.6) == "950 pupils on roll (January 2019) for 1,241 places (2015): 77% full."
+    assert "not published" in mapping.utilisation_text(None, 1241, None)
