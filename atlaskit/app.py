@@ -46,6 +46,9 @@ SERVE_AUTHORITY_ENV = "ATLAS_SERVE_AUTHORITY"
 KEEP_ALIVE_EVERY_S = 3.0
 KEEP_ALIVE_MAX_S = 300.0
 
+#: The hover line before anything is hovered (and after the layer changes).
+HOVER_PROMPT = "<span>Hover over or click an area or a school.</span>"
+
 _LSOA_CODE = re.compile(r"^E01\d{6}$", re.IGNORECASE)
 _PATHLIKE = re.compile(r"(?:[A-Za-z]:)?(?:[\\/][\w.\-~]+){2,}[\\/]?")
 _MAX_ECHO = 60
@@ -123,6 +126,19 @@ def _default_destinations(flows: pd.DataFrame, code: str, phase: str | None) -> 
     return area_destinations(flows, code, phase=phase)
 
 
+def _store_school_directory() -> pd.DataFrame:
+    """Every school in the store (urn, school_name, authority_code, is_open): names schools of other authorities."""
+    from atlaskit import store
+
+    return store.cached_table("schools", columns=["urn", "school_name", "authority_code", "is_open"])
+
+
+def _closed(is_open) -> str:
+    """" (closed)" for a school known to be closed (observed 2015 flows still name some)."""
+    known = is_open is not None and not pd.isna(is_open)
+    return " (closed)" if known and not bool(is_open) else ""
+
+
 class AtlasApp(widgets.VBox):
     """Interactive map of one authority: pick authority, phase and layer; click schools and areas.
 
@@ -137,6 +153,10 @@ class AtlasApp(widgets.VBox):
             :func:`atlaskit.flows.school_catchment`).
         destinations: ``destinations(flows, lsoa11_code, phase) -> DataFrame`` (default
             :func:`atlaskit.flows.area_destinations`).
+        school_directory: ``school_directory() -> DataFrame`` (urn, school_name, authority_code,
+            optionally is_open) of schools outside the authority, to name the schools an area's children attend
+            across the border (default: none, so they are named by URN;
+            :meth:`for_authority` uses the store's schools table).
         basemap: add the OpenStreetMap base layer (tiles come from the internet).
         map_height: CSS height of the map.
         phase: initial phase, ``"primary"`` or ``"secondary"``.
@@ -161,6 +181,7 @@ class AtlasApp(widgets.VBox):
         resolver: Callable | None = None,
         catchment: Callable | None = None,
         destinations: Callable | None = None,
+        school_directory: Callable | None = None,
         basemap: bool = True,
         map_height: str = "560px",
         phase: str = "primary",
@@ -178,6 +199,8 @@ class AtlasApp(widgets.VBox):
         self._resolver = resolver
         self._catchment = catchment or _default_catchment
         self._destinations = destinations or _default_destinations
+        self._school_directory = school_directory
+        self._outside_names: dict[int, str] | None = None
         self.data = None
         self.selected_urn: int | None = None
         self.selected_area: str | None = None
@@ -231,7 +254,7 @@ class AtlasApp(widgets.VBox):
         self.search_button = widgets.Button(description="Search", tooltip="Find a school or area and zoom to it", icon="")
         self.status = widgets.HTML(layout=widgets.Layout(min_height="1.6em"))
         self.status.add_class("atlas-status")
-        self.hover = widgets.HTML(value="<span>Hover over or click an area or a school.</span>")
+        self.hover = widgets.HTML(value=HOVER_PROMPT)
         self.hover.add_class("atlas-hover")
         self.legend = widgets.HTML()
         self.profile = widgets.HTML()
@@ -294,6 +317,7 @@ class AtlasApp(widgets.VBox):
         table = atlaskit.authorities()
         kwargs.setdefault("loader", atlaskit.load)
         kwargs.setdefault("resolver", atlaskit.resolve_authority)
+        kwargs.setdefault("school_directory", _store_school_directory)
         problem = None
         try:
             code = kwargs["resolver"](authority)
@@ -411,12 +435,37 @@ class AtlasApp(widgets.VBox):
             self.summary.value = f'<div class="atlas-destinations"><h3 style="font-size:1em">{html.escape(name)}</h3><p>No {phase} pupil-flow data for this area.</p></div>'
             self.show_message(f"{name}: no {phase} pupil-flow data for this area.")
         else:
-            names = dict(zip(self.data.schools["urn"], self.data.schools["school_name"].astype(str)))
+            names = self._school_names(dest["urn"])
             self._destination_urns = [int(u) for u in dest["urn"].head(10)]
-            self.summary.value = mapping.destinations_html(name, dest, names)
+            note = ""
+            if code not in self._own:  # only flows into this authority's schools are loaded for a neighbouring area
+                note = f"This area is outside {self.data.name}: only its children at schools in {self.data.name} are listed, and shares are of those children."
+            self.summary.value = mapping.destinations_html(name, dest, names, note=note)
             self.show_message(f"{name}: the schools its children attend are listed and enlarged on the map.")
         self._draw_schools()
         self._redraw()
+
+    def _school_names(self, urns) -> dict[int, str]:
+        """Name each URN: the authority's schools by name, others by name and authority (from the directory); closed ones say so."""
+        local = self.data.schools
+        is_open = local["is_open"] if "is_open" in local else pd.Series(None, index=local.index, dtype=object)
+        names = {int(u): f"{n}{_closed(o)}" for u, n, o in zip(local["urn"], local["school_name"].astype(str), is_open)}
+        missing = {int(u) for u in urns} - set(names)
+        if missing and self._school_directory is not None:
+            if self._outside_names is None:
+                try:
+                    directory = self._school_directory()
+                    authority = dict(zip(self._authorities["authority_code"], self._authorities["authority_name"]))
+                    open_flags = directory["is_open"] if "is_open" in directory else pd.Series(None, index=directory.index, dtype=object)
+                    self._outside_names = {
+                        int(u): (f"{n} ({authority[a]})" if a in authority else str(n)) + _closed(o)
+                        for u, n, a, o in zip(directory["urn"], directory["school_name"].astype(str), directory["authority_code"], open_flags)
+                    }
+                except Exception:  # noqa: BLE001 - names are a nicety: fall back to URNs
+                    log.exception("school directory unavailable")
+                    self._outside_names = {}
+            names.update({u: self._outside_names[u] for u in missing if u in self._outside_names})
+        return names
 
     def find(self, text: str) -> None:
         """Search schools by name, URN or postcode (or an LSOA code) and zoom to the best match."""
@@ -478,12 +527,17 @@ class AtlasApp(widgets.VBox):
             urn_phase = self.data.schools.loc[self.data.schools["urn"] == self.selected_urn, "phase"]
             if len(urn_phase) and str(urn_phase.iloc[0]) not in (change["new"], "all-through"):
                 self._clear_selection()
+        if self.selected_area is not None:  # list the schools of the new phase (draws schools and areas)
+            self.select_area(self.selected_area)
+            self.show_message(f"Showing {change['new']} schools. {self.message}")
+            return
         self._draw_schools()
         self._redraw()
         self.show_message(f"Showing {change['new']} schools.")
 
     @_guarded
     def _on_layer_change(self, change) -> None:
+        self.hover.value = HOVER_PROMPT  # the last hover's text belongs to the previous layer
         self._redraw()
         if change["new"] == "catchment" and self._catchment_values is None:
             self.show_message("Click a school (or search for one) to see where its pupils live.")
@@ -516,7 +570,13 @@ class AtlasApp(widgets.VBox):
     @_guarded
     def _on_school_hover(self, event=None, feature=None, properties=None, **kwargs) -> None:
         props = properties or {}
-        self.hover.value = f"<span><strong>{html.escape(str(props.get('name', '')))}</strong> ({html.escape(str(props.get('phase', '')))}, URN {html.escape(str(props.get('urn', '')))}). Click for its profile and catchment.</span>"
+        detail = ""
+        if self.layer.value == "demand":
+            detail = " " + html.escape(mapping.utilisation_text(props.get("pupils"), props.get("places"), props.get("utilisation")))
+        self.hover.value = (
+            f"<span><strong>{html.escape(str(props.get('name', '')))}</strong> ({html.escape(str(props.get('phase', '')))}, URN {html.escape(str(props.get('urn', '')))}).{detail}"
+            " Click for its profile and catchment.</span>"
+        )
 
     @_guarded
     def _on_area_hover(self, event=None, feature=None, properties=None, **kwargs) -> None:
@@ -550,13 +610,29 @@ class AtlasApp(widgets.VBox):
             raise AtlasError("this app was built without a loader: it cannot switch authority")
         return self._loader(code)
 
+    def _suggestions(self, text, exc: Exception) -> list[str]:
+        """Authority names the user may have meant: the current authorities of a split old code, else close names."""
+        codes = [c for c in re.findall(r"\b[EW]\d{8}\b", str(exc)) if c in self._code_to_label]
+        names = dict(zip(self._authorities["authority_code"], self._authorities["authority_name"]))
+        if "old code" in str(exc) and codes:
+            return [names[c] for c in dict.fromkeys(codes)]
+        value = _echo(text).strip()
+        if len(value) < 3:
+            return []
+        from rapidfuzz import fuzz, process
+
+        found = process.extract(value, list(names.values()), scorer=fuzz.WRatio, limit=3, score_cutoff=85)
+        return [name for name, _, _ in found]
+
     def _show_unknown_authority(self, text, exc: Exception) -> None:
         shown = _echo(text)
-        self.show_message(
-            f"No education authority matches \u201c{shown}\u201d. Choose one from the Authority list (type a name or an ONS code such as E09000007). "
-            f"Showing {self.data.name if self.data is not None else 'the default authority'}.",
-            error=True,
-        )
+        suggestions = self._suggestions(text, exc)
+        if "old code" in str(exc) and suggestions:
+            lead = f"\u201c{shown}\u201d is an old code that now covers {' and '.join(suggestions)}: choose one from the Authority list."
+        else:
+            hint = f" Did you mean {' or '.join(suggestions)}?" if suggestions else ""
+            lead = f"No education authority matches \u201c{shown}\u201d.{hint} Choose one from the Authority list (type a name or an ONS code such as E09000007)."
+        self.show_message(f"{lead} Showing {self.data.name if self.data is not None else 'the default authority'}.", error=True)
         self._sync_picker()
 
     def _sync_picker(self) -> None:
@@ -627,10 +703,15 @@ class AtlasApp(widgets.VBox):
         collection = mapping.schools_collection(self.data.schools, self.phase.value, selected=self.selected_urn, highlight=self._destination_urns)
         if layer == "demand":
             util = mapping.utilisation(self.data.schools)
+            schools = self.data.schools.drop_duplicates("urn").set_index("urn")
+            pupils = pd.to_numeric(schools["pupils_2019"], errors="coerce")
+            places = pd.to_numeric(schools["capacity_2015"], errors="coerce")
             for feature in collection["features"]:
                 pct = util.get(feature["id"], np.nan)
                 feature["properties"]["style"]["fillColor"] = mapping.utilisation_colour(pct)
                 feature["properties"]["utilisation"] = None if not np.isfinite(pct) else round(float(pct))
+                feature["properties"]["pupils"] = None if pd.isna(pupils.get(feature["id"])) else int(pupils[feature["id"]])
+                feature["properties"]["places"] = None if pd.isna(places.get(feature["id"])) else int(places[feature["id"]])
         self._schools_mode = "demand" if layer == "demand" else "phase"
         with self.schools_layer.hold_sync():
             self.schools_layer.data = collection

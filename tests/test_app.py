@@ -269,3 +269,84 @@ def test_keep_alive_until_the_page_draws_the_app(app, monkeypatch):
     count = len(sent)
     time.sleep(0.2)
     assert len(sent) == count and not app._keep_alive.is_alive()
+
+
+def test_area_outside_lists_other_authorities_schools_by_name_and_says_what_is_listed():
+    def destinations(flows, code, phase):
+        return pd.DataFrame(
+            {"urn": [100003, 999001, 999002], "pupils": [12.0, 6.0, 0.2], "share": [0.66, 0.33, 0.01], "cumulative_share": [0.66, 0.99, 1.0], "distance_km": [1.0, 2.0, 3.0], "source": ["observed", "modelled", "modelled"]}
+        )
+
+    directory = pd.DataFrame({"urn": [999001, 999002], "school_name": ["Far Academy", "Farther School"], "authority_code": ["E09000902", "E09000902"], "is_open": [False, True]})
+    app = make_app(destinations=destinations, school_directory=lambda: directory)
+    app.phase.value = "secondary"
+    outside = app.data.lsoas.loc[~app.data.lsoas["in_authority"], "lsoa11_code"].iloc[0]
+    app.select_area(outside)
+    assert "Gamma Academy" in app.summary.value and "Far Academy (Otherham) (closed)" in app.summary.value
+    assert "Gamma Academy (closed)" not in app.summary.value
+    assert ">999001<" not in app.summary.value
+    assert "outside Testborough" in app.summary.value
+    assert "fewer than 1 pupil each" in app.summary.value and "Farther School" not in app.summary.value
+    inside = app.data.lsoas.loc[app.data.lsoas["in_authority"], "lsoa11_code"].iloc[0]
+    app.select_area(inside)
+    assert "outside Testborough" not in app.summary.value
+
+
+def test_school_names_without_a_directory_are_never_bare_numbers():
+    def destinations(flows, code, phase):
+        return pd.DataFrame({"urn": [999001], "pupils": [6.0], "share": [1.0], "cumulative_share": [1.0], "distance_km": [2.0], "source": ["modelled"]})
+
+    app = make_app(destinations=destinations)
+    app.select_area(app.data.lsoas["lsoa11_code"].iloc[6])
+    assert "school URN 999001" in app.summary.value
+
+
+def test_phase_change_refreshes_the_area_list(app):
+    code = app.data.lsoas["lsoa11_code"].iloc[6]
+    app.select_area(code)
+    assert "Alpha Primary School" in app.summary.value
+    app.phase.value = "secondary"
+    assert app.selected_area == code
+    assert "Alpha Primary School" not in app.summary.value  # a primary school under the secondary phase
+    assert "Delta School" in app.summary.value
+    assert app.message.startswith("Showing secondary schools.")
+
+
+def test_layer_change_clears_the_previous_layers_hover_text(app):
+    area = app.areas.data["features"][6]
+    app._on_area_hover(event="mouseover", feature=area, properties=area["properties"])
+    assert "children of school age" in app.hover.value
+    app.layer.value = "idaci"
+    assert "children of school age" not in app.hover.value and "Hover over" in app.hover.value
+
+
+def test_demand_hover_gives_pupils_places_and_fill(app):
+    app.phase.value = "secondary"
+    app.layer.value = "demand"
+    feature = next(f for f in app.schools_layer.data["features"] if f["id"] == 100003)
+    app._on_school_hover(event="mouseover", feature=feature, properties=feature["properties"])
+    assert "1,100 pupils on roll (January 2019) for 1,000 places (2015): 110% full." in app.hover.value
+    feature = next(f for f in app.schools_layer.data["features"] if f["id"] == 100004)
+    app._on_school_hover(event="mouseover", feature=feature, properties=feature["properties"])
+    assert "not published" in app.hover.value
+
+
+def test_unknown_authority_suggests_close_names(app):
+    app.picker.value = "Otherhm"
+    assert app.data.code == "E09000901"
+    assert "Did you mean Otherham?" in app.message
+    app.picker.value = "XYZ"
+    assert "Did you mean" not in app.message
+
+
+def test_old_code_that_split_names_the_authorities_it_became():
+    from atlaskit.errors import UnknownAuthority
+
+    def resolver(text):
+        raise UnknownAuthority(f"{text!r} is an old code that now covers several authorities: E09000902 Otherham, E06000903 Smallshire. Choose one.")
+
+    app = make_app()
+    app._resolver = resolver
+    app.picker.value = "E10000021"
+    assert "No education authority matches" not in app.message
+    assert "old code that now covers Otherham and Smallshire" in app.message
