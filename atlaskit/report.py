@@ -228,6 +228,11 @@ def _text(value: Any) -> str:
         return str(value)
 
 
+def _plural(count: int, word: str) -> str:
+    """``"1 school"``, ``"3 schools"``."""
+    return f"{count:,} {word}{'' if count == 1 else 's'}"
+
+
 def _heading(title: str, intro: str = "") -> Block:
     return Block(f"<h2>{_esc(title)}</h2>" + (f"<p>{_esc(intro)}</p>" if intro else ""), title)
 
@@ -438,24 +443,25 @@ def headline_figures(
     both = pupils.notna() & capacity.notna()
     spare = float((capacity[both] - pupils[both]).sum()) if both.any() else np.nan
     spare_pct = 100.0 * spare / float(capacity[both].sum()) if both.any() and capacity[both].sum() > 0 else np.nan
+    n_pupils, n_capacity, n_both = int(pupils.notna().sum()), int(capacity.notna().sum()), int(both.sum())
+    spare_detail = "no school has both pupils and capacity"
+    if both.any():
+        spare_detail = f"capacity minus pupils over {_plural(n_both, 'school')} with both ({spare_pct:.1f}% of their places"
+        spare_detail += "; negative: more pupils than places)" if spare < 0 else ")"
     rows = [
         ("Schools", float(len(own)), f"open state-funded {phase} and all-through schools"),
         (
             "Pupils",
             float(pupils.sum()) if pupils.notna().any() else np.nan,
-            f"on roll, January 2019 census ({int(pupils.notna().sum())} schools"
+            f"on roll, January 2019 census, all year groups ({_plural(n_pupils, 'school')}"
             + ("; all-through schools count all their pupils)" if own["phase"].eq("all-through").any() else ")"),
         ),
         (
             "Capacity (places)",
             float(capacity.sum()) if capacity.notna().any() else np.nan,
-            f"May 2015 school capacity ({int(capacity.notna().sum())} of {len(own)} schools published one)",
+            f"May 2015 school capacity, all year groups ({n_capacity} of {_plural(len(own), 'school')} published one)",
         ),
-        (
-            "Spare places",
-            spare,
-            (f"capacity minus pupils over {int(both.sum())} schools with both ({spare_pct:.1f}% of their places)" if both.any() else "no school has both pupils and capacity"),
-        ),
+        ("Spare places", spare, spare_detail),
     ]
     value, detail = np.nan, "no published or modelled cross-border figure for this authority"
     if cross_border is not None and len(cross_border) and "school_outside_la" in cross_border:
@@ -485,9 +491,12 @@ def _new_figure(width: float = 7.0, height: float = 7.0):
     return Figure(figsize=(width, height), dpi=_DPI, layout="constrained")
 
 
-def _map_figure(boundary, width: float = 8.0, extra_height: float = 0.0):
-    """A figure shaped like the authority (wide authorities get a wide, short figure)."""
-    minx, miny, maxx, maxy = boundary.total_bounds
+def _map_figure(boundary, width: float = 8.0, extra_height: float = 0.0, bounds=None):
+    """A figure shaped like the authority (wide authorities get a wide, short figure).
+
+    ``bounds`` (minx, miny, maxx, maxy) shapes it to another extent (a catchment reaching beyond the border).
+    """
+    minx, miny, maxx, maxy = boundary.total_bounds if bounds is None else bounds
     ratio = (maxy - miny) / max(maxx - minx, 1.0)
     height = float(np.clip(width * ratio, 4.0, 9.0)) + extra_height
     return _new_figure(width, height)
@@ -533,9 +542,14 @@ def _draw_polygons(ax, geometries, facecolor, edgecolor="white", linewidth=0.15,
     return collection
 
 
-def _frame_map(ax, boundary) -> None:
+def _frame_map(ax, boundary, bounds=None) -> None:
+    """Outline the authority and frame the view on it (or on ``bounds``), at equal scale.
+
+    The figure must be shaped to the same extent (:func:`_map_figure` with the same ``bounds``):
+    a view much taller than its figure overflowed it, and the title and legend were cut off.
+    """
     _draw_polygons(ax, boundary.geometry, facecolor="none", edgecolor="black", linewidth=0.8, zorder=5)
-    minx, miny, maxx, maxy = boundary.total_bounds
+    minx, miny, maxx, maxy = boundary.total_bounds if bounds is None else bounds
     pad = 0.04 * max(maxx - minx, maxy - miny, 1.0)
     ax.set_xlim(minx - pad, maxx + pad)
     ax.set_ylim(miny - pad, maxy + pad)
@@ -683,8 +697,17 @@ def catchment_lsoas(flows: pd.DataFrame, urns: Sequence[int], phase: str, share:
     return pd.concat(parts, ignore_index=True)[["urn", "lsoa11_code", "pupils", "share"]]
 
 
+def _short_name(name: str, limit: int = 60) -> str:
+    """A name cut to ``limit`` characters, with an ellipsis when cut (never silently clipped)."""
+    name = " ".join(str(name).split())
+    return name if len(name) <= limit else name[: limit - 1].rstrip() + "\u2026"
+
+
 def catchment_map(lsoas, schools, boundary, catchments: pd.DataFrame, title: str = ""):
     """Map the catchments of a few schools: each LSOA coloured by the school drawing most pupils from it.
+
+    The view covers the authority and every shaded area (catchments reach beyond the border), and
+    the figure is shaped to that extent; the numbered legend sits below the map, inside the figure.
 
     Args:
         lsoas: GeoDataFrame (EPSG:27700) with ``lsoa11_code``.
@@ -699,13 +722,17 @@ def catchment_map(lsoas, schools, boundary, catchments: pd.DataFrame, title: str
     import matplotlib
     from matplotlib.lines import Line2D
 
-    fig = _map_figure(boundary, extra_height=0.3 * math.ceil(len(schools) / 2))
+    best = catchments.sort_values("pupils", ascending=False).drop_duplicates("lsoa11_code")
+    shaded = lsoas.merge(best, on="lsoa11_code", how="inner")
+    bounds = np.asarray(boundary.total_bounds, dtype=float)
+    if len(shaded):  # catchments reach beyond the border: widen the view to the shaded areas
+        sx0, sy0, sx1, sy1 = shaded.total_bounds
+        bounds = np.array([min(sx0, bounds[0]), min(sy0, bounds[1]), max(sx1, bounds[2]), max(sy1, bounds[3])])
+    fig = _map_figure(boundary, extra_height=0.4 + 0.25 * math.ceil(len(schools) / 2), bounds=bounds)  # title and legend rows
     ax = fig.add_subplot()
     _draw_polygons(ax, lsoas.geometry, facecolor="#f2f2f2")
     cmap = matplotlib.colormaps["tab10" if len(schools) <= 10 else "tab20"]
     order = {int(u): i for i, u in enumerate(schools["urn"])}
-    best = catchments.sort_values("pupils", ascending=False).drop_duplicates("lsoa11_code")
-    shaded = lsoas.merge(best, on="lsoa11_code", how="inner")
     if len(shaded):
         colours = [cmap(order[int(u)] % cmap.N) for u in shaded["urn"]]
         _draw_polygons(ax, shaded.geometry, facecolor=colours, alpha=0.75, zorder=2)
@@ -716,22 +743,29 @@ def catchment_map(lsoas, schools, boundary, catchments: pd.DataFrame, title: str
         if geom is not None and not geom.is_empty:
             ax.plot(geom.x, geom.y, marker="*", markersize=13, color=colour, markeredgecolor="black", zorder=6)
             ax.annotate(str(i + 1), (geom.x, geom.y), xytext=(4, 4), textcoords="offset points", fontsize=8, weight="bold", zorder=7)
-        name = str(getattr(school, "school_name", school.urn))
-        handles.append(Line2D([], [], marker="*", linestyle="", markersize=10, color=colour, markeredgecolor="black", label=f"{i + 1}. {name[:40]}"))
-    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.01), ncol=2, fontsize=7, frameon=False)
-    _frame_map(ax, boundary)
-    # catchments reach beyond the border: widen the view to the shaded areas
-    if len(shaded):
-        minx, miny, maxx, maxy = shaded.total_bounds
-        bx0, by0, bx1, by1 = boundary.total_bounds
-        ax.set_xlim(min(minx, bx0), max(maxx, bx1))
-        ax.set_ylim(min(miny, by0), max(maxy, by1))
-    ax.set_title(title or "Modelled catchments of the largest schools", fontsize=10)
+        name = _short_name(getattr(school, "school_name", school.urn))
+        handles.append(Line2D([], [], marker="*", linestyle="", markersize=10, color=colour, markeredgecolor="black", label=f"{i + 1}. {name}"))
+    if handles:  # "outside": the constrained layout makes room for it below the map
+        fig.legend(handles=handles, loc="outside lower center", ncol=2, fontsize=7, frameon=False)
+    _frame_map(ax, boundary, bounds=bounds)
+    ax.set_title(title or "Catchments of the largest schools", fontsize=10)
     return fig
 
 
-def projection_chart(table: pd.DataFrame, title: str = ""):
+def _operating_margins() -> tuple[float, ...]:
+    """The DfE's operating margins (percent of places kept spare): 2% and 5%."""
+    try:
+        from atlaskit.demand import OPERATING_MARGINS_PCT
+    except ImportError:  # pragma: no cover - demand ships with atlaskit
+        return (2.0, 5.0)
+    return tuple(OPERATING_MARGINS_PCT)
+
+
+def projection_chart(table: pd.DataFrame, title: str = "", ylabel: str = "pupils on roll"):
     """Chart one authority's projected pupils with 80% and 95% intervals, actual rolls and places.
+
+    Places are drawn with the DfE's operating margins below them (places less 2% and less 5%):
+    pupils above a margin line mean fewer spare places than the margin.
 
     Args:
         table: one authority and phase of :func:`atlaskit.demand.project_demand`'s table:
@@ -739,11 +773,12 @@ def projection_chart(table: pd.DataFrame, title: str = ""):
             ``pupils_lower_95``, ``pupils_upper_95``, and optionally ``kind`` (``actual``,
             ``projection``, ``backtest``), ``actual_pupils`` and ``capacity`` (places).
         title: axes title.
+        ylabel: the y axis label (what the pupils count).
 
     Returns:
-        A ``matplotlib.figure.Figure``.
+        A ``matplotlib.figure.Figure`` (legend to the right of the chart, outside the data).
     """
-    fig = _new_figure(8.0, 4.5)
+    fig = _new_figure(9.0, 4.6)
     ax = fig.add_subplot()
     t = table.assign(x=[int(str(y)[:4]) + 1 for y in table["academic_year"]])
     kind = t["kind"] if "kind" in t else pd.Series("projection", index=t.index)
@@ -762,12 +797,18 @@ def projection_chart(table: pd.DataFrame, title: str = ""):
         cap = t.dropna(subset=["capacity"]).drop_duplicates("x").sort_values("x")
         if len(cap):
             ax.step(cap["x"], cap["capacity"], where="mid", color="#d95f02", linewidth=2, label="places (capacity)")
+            for margin, style in zip(sorted(_operating_margins()), (":", "--")):
+                ax.step(
+                    cap["x"], cap["capacity"] * (1 - margin / 100.0), where="mid", color="#d95f02", linewidth=1, linestyle=style,
+                    label=f"places less {margin:g}% (DfE operating margin)",
+                )
     years = sorted(t["x"].unique())
     ax.set_xticks(years, [f"{y - 1}/{y % 100:02d}" for y in years], rotation=45, ha="right", fontsize=8)
-    ax.set_ylabel("pupils")
+    ax.set_xlabel("academic year", fontsize=9)
+    ax.set_ylabel(ylabel, fontsize=9)
     ax.yaxis.set_major_formatter(_thousands_formatter())
     ax.grid(axis="y", color="#dddddd")
-    ax.legend(fontsize=8, loc="best")
+    fig.legend(*ax.get_legend_handles_labels(), fontsize=8, loc="outside right upper")
     ax.set_title(title or "Projected pupils and places", fontsize=10)
     return fig
 
@@ -874,7 +915,16 @@ def headline_section(ctx: ReportContext) -> Block:
         ctx.cache["headline"] = table
         shown = table.assign(value=display_counts(table["value"], observed=False))
         shown.columns = ["Measure", "Value", "What it counts"]
-        return table_block(shown, f"{ctx.authority_name}, {ctx.phase} phase", title="Headline figures")
+        years = PHASE_YEAR_GROUPS.get(ctx.phase, ctx.phase)
+        out = table_block(shown, f"{ctx.authority_name}, {ctx.phase} phase", title="Headline figures")
+        if ctx.include_demand:  # the projection's rolls and places count fewer year groups: say so before they differ
+            note = (
+                f"These figures count every year group at the schools (January 2019 census, May 2015 capacity). The projection "
+                f"and planning areas below count {years} only (the DfE school places scorecard's latest rolls and places), "
+                f"so their pupils and places are lower."
+            )
+            out += Block(f'<p class="atlas-note">{_esc(note)}</p>', note)
+        return out
 
     return _guard("Headline figures", build)
 
@@ -920,13 +970,20 @@ def catchments_section(ctx: ReportContext) -> Block:
         if top.empty:
             return note_block(f"Not available: no {ctx.phase} school of {ctx.authority_name} has flows.", title)
         catch = catchment_lsoas(flows, top["urn"].tolist(), ctx.phase)
-        observed = set(flows.loc[flows["source"] == "observed", "urn"])
-        kind = "observed (published) flows where available, modelled elsewhere" if observed & set(top["urn"]) else "modelled flows"
-        fig = catchment_map(data.lsoas, top, data.boundary, catch)
+        observed_urns = set(flows.loc[(flows["source"] == "observed") & (flows["phase"] == ctx.phase), "urn"]) & set(top["urn"])
+        if not observed_urns:
+            kind, map_title = "modelled flows", "Modelled catchments of the largest schools"
+        elif len(observed_urns) == len(top):
+            kind, map_title = "observed (published) flows, January 2015", "Observed catchments of the largest schools (January 2015)"
+        else:
+            kind = f"observed (published) flows, January 2015, for {len(observed_urns)} of them; modelled flows for the others"
+            map_title = "Catchments of the largest schools: observed where published, modelled elsewhere"
+        fig = catchment_map(data.lsoas, top, data.boundary, catch, title=map_title)
+        which = f"largest {ctx.phase} school" if len(top) == 1 else f"{len(top)} largest {ctx.phase} schools"
         return _heading(title) + figure_block(
             fig,
-            f"Catchments of the {len(top)} largest {ctx.phase} schools of {ctx.authority_name}: the fewest small areas holding 80% "
-            f"of each school's pupils ({kind}); each area coloured by the school drawing most pupils from it."
+            f"{'Catchment' if len(top) == 1 else 'Catchments'} of the {which} of {ctx.authority_name}: the fewest small areas "
+            f"holding 80% of each school's pupils ({kind}); each area coloured by the school drawing most pupils from it."
             + (
                 " Primary flows are published nowhere: the model's distance decay for primary pupils is set so the mean "
                 "primary trip is the mean secondary trip times the National Travel Survey 2014 ratio of the two (an assumption)."
@@ -956,8 +1013,55 @@ def _projection(ctx: ReportContext) -> tuple[pd.DataFrame, list[str]]:
 DEMAND_OFF = "Demand is switched off for this authority (include_demand: false)."
 
 
+#: Year groups each phase's rolls and projection count (DfE school places scorecard).
+PHASE_YEAR_GROUPS = {"primary": "Reception to Year 6", "secondary": "Years 7 to 11"}
+
+
+def operating_margin_years(rows: pd.DataFrame, margins: Sequence[float] | None = None) -> pd.DataFrame:
+    """Return the first year spare places fall under each DfE operating margin, central and pessimistic.
+
+    Spare places are under a margin of ``m`` percent when pupils exceed places times ``1 - m/100``.
+
+    Args:
+        rows: one authority and phase of :func:`atlaskit.demand.project_demand`'s table (its
+            ``actual`` and ``projection`` rows are read: ``academic_year``, ``pupils``,
+            ``pupils_upper_80``, ``capacity``).
+        margins: operating margins in percent (default the DfE's 2% and 5%).
+
+    Returns:
+        One row per margin: ``operating margin``, ``central projection``, ``upper end of the 80%
+        interval``: the first academic year under the margin, ``"not by <last year>"``, or
+        ``"places unknown"``.
+    """
+    margins = sorted(margins if margins is not None else _operating_margins(), reverse=True)
+    kind = rows["kind"] if "kind" in rows else pd.Series("projection", index=rows.index)
+    ahead = rows[kind.isin(["actual", "projection"])].sort_values("academic_year")
+    capacity = pd.to_numeric(ahead.get("capacity", pd.Series(np.nan, index=ahead.index)), errors="coerce")
+    last = str(ahead["academic_year"].iloc[-1]) if len(ahead) else ""
+    out = []
+    for margin in margins:
+        limit = capacity * (1 - margin / 100.0)
+        cells = []
+        for column in ("pupils", "pupils_upper_80"):
+            if not capacity.notna().any():
+                cells.append("places unknown")
+                continue
+            pupils = pd.to_numeric(ahead[column], errors="coerce")
+            under = ahead.loc[capacity.notna() & (pupils > limit), "academic_year"]
+            cells.append(str(under.iloc[0]) if len(under) else f"not by {last}")
+        out.append((f"{margin:g}% of places spare", *cells))
+    return pd.DataFrame(out, columns=["operating margin", "central projection", "upper end of the 80% interval"])
+
+
+def _backtest_note(problem: str) -> str:
+    """Say in plain words why the dashed check from an earlier roll is missing."""
+    match = re.match(r"^backtest from (\S+): E\d{8}: \w+ not projected: (.*)$", problem)
+    return f"No check from the {match.group(1)} roll is drawn: {match.group(2)}" if match else problem
+
+
 def projection_section(ctx: ReportContext) -> Block:
-    """Return the projection chart (pupils with 80% and 95% intervals, actual rolls and places)."""
+    """Return the projection chart (pupils with 80% and 95% intervals, actual rolls, places and the DfE
+    operating margins), a summary table and the first years under the 2% and 5% margins."""
     title = "Projected pupils and places"
     if not ctx.include_demand:
         return note_block(DEMAND_OFF, title)
@@ -976,29 +1080,57 @@ def projection_section(ctx: ReportContext) -> Block:
                 f"nothing to project" + (f" ({'; '.join(own)})" if own else "") + ".",
                 title,
             )
-        fig = projection_chart(rows)
+        years = PHASE_YEAR_GROUPS.get(ctx.phase, ctx.phase)
+        fig = projection_chart(rows, ylabel=f"{ctx.phase} pupils ({years})")
+        ahead = ahead.sort_values("academic_year")
         origin = ahead["origin"].iloc[0] if "origin" in ahead and len(ahead) else ""
+        back = rows[rows["kind"] == "backtest"].sort_values("academic_year") if "kind" in rows else rows.iloc[:0]
+        check = (
+            "dashed: the same method run from the 2018/19 roll, against the actual rolls (dots)"
+            if len(back)
+            else "dots: the actual rolls"
+        )
+        places = "places from the DfE school places scorecard" + (
+            " (the Years 7 to 11 share of secondary places: sixth-form places left out)" if ctx.phase == "secondary" else ""
+        )
         out = _heading(title) + figure_block(
             fig,
-            f"{ctx.phase.capitalize()} pupils in state-funded schools of {ctx.authority_name}, projected {ctx.projection_years} years "
-            f"from the {origin} roll by the cohort method, with 80% and 95% prediction intervals (from the errors of the same "
-            f"method across England); dashed: the same method run from 2018/19, against the actual rolls (dots); places from the "
-            f"DfE school places scorecard, the latest held constant.",
+            f"{ctx.phase.capitalize()} pupils ({years}) in state-funded schools of {ctx.authority_name}, projected "
+            f"{ctx.projection_years} years from the {origin} roll by the cohort method, with 80% and 95% prediction intervals "
+            f"(from the errors of the same method across England); {check}; {places}, the latest held constant; thin orange "
+            f"lines: places less the DfE's 2% and 5% operating margins. These rolls count {years} only, so they are lower than "
+            f"the headline figures (all year groups, January 2019).",
         )
-        last = ahead.sort_values("academic_year").iloc[-1]
-        summary = pd.DataFrame(
-            [
-                ("Pupils " + str(ahead["academic_year"].min()), _count(ahead.sort_values("academic_year")["pupils"].iloc[0])),
-                (f"Projected pupils {last['academic_year']}", _count(last["pupils"])),
-                (f"80% interval {last['academic_year']}", f"{_count(last['pupils_lower_80'])} to {_count(last['pupils_upper_80'])}"),
-                (f"95% interval {last['academic_year']}", f"{_count(last['pupils_lower_95'])} to {_count(last['pupils_upper_95'])}"),
-                (f"Places ({_text(last.get('capacity_year')) or 'unknown'})", _count(last.get("capacity", np.nan))),
-                (f"Spare places {last['academic_year']}", _count(last.get("surplus", np.nan))),
-            ],
-            columns=["Measure", "Value"],
+        last = ahead.iloc[-1]
+        capacity = float(last.get("capacity", np.nan))
+        spare = float(last.get("surplus", np.nan))
+        spare_text = _count(spare) + (f" ({100 * spare / capacity:.1f}% of places)" if np.isfinite(spare) and capacity > 0 else "")
+        rows_out = [
+            (f"Pupils on roll {ahead['academic_year'].iloc[0]} (actual)", _count(ahead["pupils"].iloc[0])),
+            (f"Projected pupils {last['academic_year']}", _count(last["pupils"])),
+            (f"80% interval {last['academic_year']}", f"{_count(last['pupils_lower_80'])} to {_count(last['pupils_upper_80'])}"),
+            (f"95% interval {last['academic_year']}", f"{_count(last['pupils_lower_95'])} to {_count(last['pupils_upper_95'])}"),
+            (f"Places ({_text(last.get('capacity_year')) or 'unknown'}, held constant)", _count(capacity)),
+            (f"Spare places {last['academic_year']} (projected)", spare_text),
+        ]
+        if len(back):
+            b = back.iloc[-1]
+            projected, actual = float(b["pupils"]), float(b.get("actual_pupils", np.nan))
+            if np.isfinite(actual) and actual > 0:
+                rows_out.append(
+                    (
+                        f"Check: {b['academic_year']} projected from 2018/19",
+                        f"{_count(projected)} against {_count(actual)} actual ({100 * (projected / actual - 1):+.0f}%)",
+                    )
+                )
+        out += table_block(pd.DataFrame(rows_out, columns=["Measure", "Value"]), "Projection summary")
+        out += table_block(
+            operating_margin_years(rows),
+            f"First year spare places fall under the DfE's operating margins ({ahead['academic_year'].iloc[0]} to "
+            f"{last['academic_year']}): with the central projection, and with the upper end of its 80% interval (a cautious plan)",
+            text_columns=("central projection", "upper end of the 80% interval"),
         )
-        own = [p for p in problems if ctx.authority in p and ctx.phase in p]
-        out += table_block(summary, "Projection summary")
+        own = [_backtest_note(p) for p in problems if ctx.authority in p and ctx.phase in p]
         if own:
             out += Block('<p class="atlas-note">' + "; ".join(_esc(p) for p in own) + "</p>", "; ".join(own))
         return out
@@ -1006,18 +1138,39 @@ def projection_section(ctx: ReportContext) -> Block:
     return _guard(title, build)
 
 
-def planning_area_summary(area_table: pd.DataFrame, phase: str, margin_pct: float = 2.0) -> pd.DataFrame:
-    """Summarise :func:`atlaskit.demand.small_area_demand` per planning group: now, last year, first shortfall.
+def _planning_area_label(group: Any) -> str:
+    """A planning group as shown: its SCAP code, or "no planning area (group n)" for the clusters of schools without one."""
+    text = str(group)
+    match = re.match(r"^E\d{8}-cluster-(\d+)$", text)
+    return f"no planning area (group {match.group(1)})" if match else text
+
+
+def planning_area_summary(area_table: pd.DataFrame, phase: str, margin_pct: float | Sequence[float] | None = None) -> pd.DataFrame:
+    """Summarise :func:`atlaskit.demand.small_area_demand` per planning group: now, last year, first years under the margins.
+
+    Pupils are all the group's projected pupils, at schools with published places (``pupils``)
+    and without (``pupils_no_capacity``), so the groups add up to the authority projection.
+    Places, spare places and the margins are left blank for a group whose schools publish no
+    places, rather than shown as 0 places and 0 pupils.
 
     Args:
-        area_table: planning_group, phase, academic_year, pupils, capacity, surplus, pct_spare, n_schools.
+        area_table: planning_group, phase, academic_year, pupils, pupils_no_capacity (optional),
+            capacity, surplus, pct_spare, n_schools, n_schools_without_capacity (optional).
         phase: the phase shown.
-        margin_pct: operating margin (percent) for the first year spare places fall under it.
+        margin_pct: operating margin(s) in percent (default the DfE's 2% and 5%): one column each
+            with the first year spare places fall under it.
 
     Returns:
         One row per planning group: planning area, schools, places, pupils in the first and last
-        year, spare places and percent spare in the last year, first year under the margin.
+        year, spare places and percent spare in the last year, first year under each margin.
+        Counts are whole numbers (modelled, rounded); missing values are NaN or "".
     """
+    if margin_pct is None:
+        margins = sorted(_operating_margins(), reverse=True)
+    elif isinstance(margin_pct, (int, float)):
+        margins = [float(margin_pct)]
+    else:
+        margins = sorted(margin_pct, reverse=True)
     rows = area_table[area_table["phase"] == phase]
     if rows.empty:
         return pd.DataFrame(columns=["planning area", "schools", "places"])
@@ -1025,20 +1178,29 @@ def planning_area_summary(area_table: pd.DataFrame, phase: str, margin_pct: floa
     out = []
     for group, part in rows.sort_values("academic_year").groupby("planning_group", sort=True):
         first, last = part.iloc[0], part.iloc[-1]
-        short = part[part["pct_spare"] < margin_pct]
-        out.append(
-            {
-                "planning area": group,
-                "schools": int(last.get("n_schools", 0)),
-                "places": float(last["capacity"]),
-                f"pupils {first_year}": float(first["pupils"]),
-                f"pupils {last_year}": float(last["pupils"]),
-                f"spare places {last_year}": float(last["surplus"]),
-                f"% spare {last_year}": float(last["pct_spare"]),
-                f"first year under {margin_pct:g}% spare": short["academic_year"].iloc[0] if len(short) else "",
-            }
-        )
-    return pd.DataFrame(out)
+        no_places = part.get("pupils_no_capacity", pd.Series(0.0, index=part.index)).fillna(0.0)
+        total = part["pupils"].fillna(0.0) + no_places
+        n_schools = int(last.get("n_schools", 0))
+        without = int(last.get("n_schools_without_capacity", 0) or 0)
+        has_places = float(last["capacity"] or 0) > 0 and without < n_schools
+        row = {
+            "planning area": _planning_area_label(group),
+            "schools": n_schools,
+            "places": round(float(last["capacity"])) if has_places else np.nan,
+            f"pupils {first_year}": round(float(total.iloc[0])),
+            f"pupils {last_year}": round(float(total.iloc[-1])),
+            f"spare places {last_year}": round(float(last["surplus"])) if has_places else np.nan,
+            f"% spare {last_year}": float(last["pct_spare"]) if has_places else np.nan,
+        }
+        for margin in margins:
+            short = part[part["pct_spare"] < margin] if has_places else part.iloc[:0]
+            row[f"first year under {margin:g}% spare"] = (
+                short["academic_year"].iloc[0] if len(short) else (f"not by {last_year}" if has_places else "no places published")
+            )
+        out.append(row)
+    table = pd.DataFrame(out)
+    counts = ["schools", "places", f"pupils {first_year}", f"pupils {last_year}", f"spare places {last_year}"]
+    return table.astype({c: "Int64" for c in counts if c in table})  # whole numbers, blank when unknown
 
 
 def planning_area_projection(ctx: ReportContext) -> DemandResult:
@@ -1097,6 +1259,20 @@ def planning_area_projection(ctx: ReportContext) -> DemandResult:
     return ctx.cache["small_areas"]
 
 
+def _area_note(problem: str) -> str:
+    """Say a planning-area problem from :func:`atlaskit.demand.small_area_demand` in plain words."""
+    match = re.match(r"^E\d{8}: ([\d,]+) LSOAs sending ([\d,]+) pupils are not among the LSOAs given: carried unchanged$", problem)
+    if match:
+        areas, pupils = int(match.group(1).replace(",", "")), int(match.group(2).replace(",", ""))
+        if pupils == 0:
+            return ""  # fewer than half a pupil: nothing a reader needs to know
+        return (
+            f"{_plural(pupils, 'pupil')} of these schools live in {_plural(areas, 'small area')} beyond the mapped area; "
+            "their numbers are carried unchanged, not projected from those areas' children"
+        )
+    return problem
+
+
 def demand_section(ctx: ReportContext) -> Block:
     """Return the demand table per planning area (projected pupils against places)."""
     title = "Demand and places by planning area"
@@ -1112,17 +1288,22 @@ def demand_section(ctx: ReportContext) -> Block:
         if summary.empty:
             why = "; ".join(result.problems) or f"no {ctx.phase} planning areas"
             return note_block(f"Not available: {why}", title)
+        years = PHASE_YEAR_GROUPS.get(ctx.phase, ctx.phase)
+        last_year = result.table.loc[result.table["phase"] == ctx.phase, "academic_year"].max()
         out = table_block(
             summary,
-            f"{ctx.phase.capitalize()} pupils per planning area (SCAP 2015 planning areas; schools without one are grouped with "
-            f"schools within 3 km): the authority's projection shared out by the modelled flows and small-area children, so the "
-            f"areas add up to it each year; against the places of their schools (May 2015 capacities scaled to the authority's "
-            f"latest places in the school places scorecard).",
+            f"{ctx.phase.capitalize()} pupils ({years}) per planning area (SCAP 2015 planning areas; schools without one are "
+            f"grouped with schools within 3 km, as \"no planning area\"): the authority's projection shared out by the modelled "
+            f"flows and small-area children, so the areas add up to it each year; against the places of their schools (May 2015 "
+            f"capacities scaled to the authority's latest places in the school places scorecard). Spare places under the DfE's "
+            f"operating margins (5% and 2% of places) are tight. "
+            f"Modelled figures, rounded.",
             title=title,
             text_columns=("planning area",),
         )
-        if result.problems:
-            out += Block('<p class="atlas-note">' + "; ".join(_esc(p) for p in result.problems) + "</p>", "; ".join(result.problems))
+        notes = [n for n in (_area_note(p) for p in result.problems) if n]
+        if notes:
+            out += Block('<p class="atlas-note">Model notes: ' + "; ".join(_esc(p) for p in notes) + "</p>", "; ".join(notes))
         return out
 
     return _guard(title, build)

@@ -186,3 +186,170 @@ def test_planning_areas_add_up_to_the_authority_projection(store, code, phase):
     html = report.demand_section(ctx).html
     assert f"pupils {authority.index.min()}" in html and f"pupils {authority.index.max()}" in html
     assert "not constrained" not in html
+
+
+# --------------------------------------------------------------------------------------------
+# Defects found reviewing the generated reports (Camden, Kent, City of London, North
+# Northamptonshire, Rutland) in chromium
+
+
+def _projection_rows(backtest: bool = True, capacity: float = 130.0) -> pd.DataFrame:
+    rows = pd.DataFrame(
+        {
+            "authority_code": CODE,
+            "phase": "secondary",
+            "academic_year": ["2024/25", "2025/26", "2026/27", "2027/28"],
+            "kind": ["actual", "projection", "projection", "projection"],
+            "origin": "2024/25",
+            "horizon": [0, 1, 2, 3],
+            "pupils": [100.0, 110.0, 122.0, 125.0],
+            "pupils_lower_80": [100.0, 105.0, 110.0, 112.0],
+            "pupils_upper_80": [100.0, 115.0, 128.0, 134.0],
+            "pupils_lower_95": [100.0, 100.0, 100.0, 100.0],
+            "pupils_upper_95": [100.0, 120.0, 140.0, 150.0],
+            "actual_pupils": [100.0, np.nan, np.nan, np.nan],
+            "capacity": capacity,
+            "surplus": [capacity - p for p in (100.0, 110.0, 122.0, 125.0)],
+            "pct_spare": [100 * (capacity - p) / capacity for p in (100.0, 110.0, 122.0, 125.0)],
+            "capacity_year": "2024/25",
+        }
+    )
+    if backtest:
+        back = rows.iloc[:1].assign(kind="backtest", origin="2018/19", horizon=6, pupils=150.0)
+        rows = pd.concat([back, rows], ignore_index=True)
+    return rows
+
+
+def _inside_figure(fig, artist) -> bool:
+    import io
+
+    fig.savefig(io.BytesIO(), format="png", dpi=report._DPI)  # lays the figure out
+    box = artist.get_window_extent()
+    width, height = fig.get_size_inches() * fig.dpi
+    return box.x0 >= -1 and box.y0 >= -1 and box.x1 <= width + 1 and box.y1 <= height + 1
+
+
+def test_catchment_map_keeps_title_and_legend_inside_the_figure(tiny):
+    """Camden: catchments reaching far beyond the border made the view taller than the figure;
+    the title and the third legend row were cut off, and long school names were clipped mid-word."""
+    from shapely.geometry import box as _box
+
+    # a wide, flat authority whose schools draw from a tall column of areas far to the north
+    lsoas = tiny.lsoas.copy()
+    lsoas["geometry"] = [_box(i * 1000, 0, (i + 1) * 1000, 300) if n < 3 else _box(1000, 300 + n * 1500, 2000, 1800 + n * 1500)
+                         for n, i in enumerate([0, 1, 2] + [1] * 6)]
+    boundary = gpd.GeoDataFrame(geometry=[_box(0, 0, 3000, 300)], crs=27700)
+    long_name = "La Sainte Union Catholic Secondary School for Girls and Boys of the Borough"
+    schools = tiny.schools.iloc[:3].assign(school_name=["North Academy", long_name, "Old Through School"])
+    catch = pd.DataFrame({"urn": [100001] * 4 + [100002] * 5, "lsoa11_code": lsoas["lsoa11_code"].iloc[:9].tolist(),
+                          "pupils": 10.0, "share": 0.1})
+    fig = report.catchment_map(lsoas, schools, boundary, catch, title="Observed catchments of the largest schools")
+    ax = fig.axes[0]
+    assert _inside_figure(fig, ax.title)
+    legend = fig.legends[0]
+    assert _inside_figure(fig, legend)
+    labels = [t.get_text() for t in legend.get_texts()]
+    assert labels[1].endswith("\u2026") and labels[1].startswith("2. La Sainte Union Catholic Secondary School")
+    # the view covers the far catchment
+    assert ax.get_ylim()[1] >= lsoas.total_bounds[3]
+
+
+def test_catchments_section_says_observed_when_the_flows_are_observed(ctx):
+    """Camden's map was titled "Modelled catchments" while its caption said observed flows were used."""
+    ctx.data.flows = ctx.data.flows.assign(source="observed")
+    block = report.catchments_section(ctx)
+    assert "observed (published) flows, January 2015" in block.text and "modelled" not in block.text.lower()
+    ctx.top_schools = 1
+    one = report.catchments_section(ctx)
+    assert "Catchment of the largest secondary school of Tinyshire" in one.text  # not "the 1 largest ... schools"
+
+
+def test_projection_chart_has_axis_labels_legend_and_operating_margins():
+    fig = report.projection_chart(_projection_rows(), ylabel="secondary pupils (Years 7 to 11)")
+    ax = fig.axes[0]
+    assert ax.get_xlabel() == "academic year" and ax.get_ylabel() == "secondary pupils (Years 7 to 11)"
+    labels = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert {"80% interval", "95% interval", "places (capacity)", "same method from 2018/19"} <= set(labels)
+    assert "places less 2% (DfE operating margin)" in labels and "places less 5% (DfE operating margin)" in labels
+    lines = {line.get_label(): line for line in ax.get_lines()}
+    np.testing.assert_allclose(lines["places less 2% (DfE operating margin)"].get_ydata(), 130.0 * 0.98)
+    np.testing.assert_allclose(lines["places less 5% (DfE operating margin)"].get_ydata(), 130.0 * 0.95)
+    assert _inside_figure(fig, fig.legends[0])
+
+
+def test_operating_margin_years_central_and_cautious():
+    # places 130: under 5% spare above 123.5 pupils, under 2% above 127.4
+    table = report.operating_margin_years(_projection_rows()).set_index("operating margin")
+    assert table.loc["5% of places spare", "central projection"] == "2027/28"  # 125 pupils
+    assert table.loc["5% of places spare", "upper end of the 80% interval"] == "2026/27"  # 128
+    assert table.loc["2% of places spare", "central projection"] == "not by 2027/28"
+    assert table.loc["2% of places spare", "upper end of the 80% interval"] == "2026/27"
+    unknown = report.operating_margin_years(_projection_rows(capacity=np.nan))
+    assert set(unknown["central projection"]) == {"places unknown"}
+
+
+def test_projection_section_summary_margins_and_check(ctx):
+    """The demand section had no DfE 2%/5% operating margins, and its caption described a dashed
+    check line that North Northamptonshire's chart did not have."""
+    ctx.tables = {"scorecard": pd.DataFrame({"x": [1]}), "la_population": pd.DataFrame({"x": [1]})}
+    ctx.cache["projection"] = (_projection_rows(), [])
+    block = report.projection_section(ctx)
+    assert block.available and block.html.count("data:image/png;base64,") == 1
+    assert "Years 7 to 11" in block.text and "2% and 5% operating margins" in block.text
+    assert "dashed: the same method run from the 2018/19 roll" in block.text
+    assert "150 against 100 actual (+50%)" in block.text
+    assert "First year spare places fall under the DfE's operating margins" in block.text
+    assert "5 (3.8% of places)" in block.text  # 130 places - 125 pupils in the last year
+
+    problem = f"backtest from 2018/19: {CODE}: secondary not projected: the scorecard has no 2018/19 secondary roll"
+    ctx.cache["projection"] = (_projection_rows(backtest=False), [problem])
+    block = report.projection_section(ctx)
+    assert "dashed" not in block.text and "dots: the actual rolls" in block.text and "Check:" not in block.text
+    assert "No check from the 2018/19 roll is drawn: the scorecard has no 2018/19 secondary roll" in block.text
+    assert "not projected" not in block.text
+
+
+def test_planning_area_summary_counts_every_pupil_as_whole_numbers():
+    """Kent: groups of schools without published places showed 0.0 places and 0.0 pupils (their
+    pupils were left out), counts showed decimals ("11.4" spare places), and only the 2% margin."""
+    rows = []
+    for year, a, b in (("2024/25", 100.4, 40.0), ("2025/26", 106.0, 42.0), ("2026/27", 111.6, 44.0)):
+        rows.append({"planning_group": "8860300", "phase": "secondary", "academic_year": year, "pupils": a, "pupils_no_capacity": 0.0,
+                     "capacity": 115.0, "surplus": 115.0 - a, "pct_spare": 100 * (115.0 - a) / 115.0, "n_schools": 3,
+                     "n_schools_without_capacity": 0})
+        rows.append({"planning_group": "E10000016-cluster-1", "phase": "secondary", "academic_year": year, "pupils": 0.0,
+                     "pupils_no_capacity": b, "capacity": 0.0, "surplus": 0.0, "pct_spare": np.nan, "n_schools": 1,
+                     "n_schools_without_capacity": 1})
+    table = report.planning_area_summary(pd.DataFrame(rows), "secondary").set_index("planning area")
+    assert list(table.index) == ["8860300", "no planning area (group 1)"]
+    assert table.loc["no planning area (group 1)", "pupils 2024/25"] == 40 and table["pupils 2026/27"].sum() == 112 + 44
+    assert pd.isna(table.loc["no planning area (group 1)", "places"])
+    assert table.loc["no planning area (group 1)", "first year under 5% spare"] == "no places published"
+    assert table.loc["8860300", "first year under 5% spare"] == "2026/27"  # 12.7%, 7.8%, then 3.0% spare
+    assert table.loc["8860300", "first year under 2% spare"] == "not by 2026/27"
+    assert table.loc["8860300", "spare places 2026/27"] == 3
+    html = report.table_block(table.reset_index(), text_columns=("planning area",)).html
+    assert "0.0" not in html and ">3<" in html and ">40<" in html
+
+
+def test_area_note_in_plain_words():
+    assert report._area_note("E09000007: 1 LSOAs sending 0 pupils are not among the LSOAs given: carried unchanged") == ""
+    note = report._area_note("E10000016: 125 LSOAs sending 98 pupils are not among the LSOAs given: carried unchanged")
+    assert note.startswith("98 pupils of these schools live in 125 small areas beyond the mapped area")
+    assert report._area_note("something else") == "something else"
+
+
+def test_headline_says_what_it_counts_and_how_it_differs_from_the_projection(ctx):
+    """City of London: "1 of 1 schools", "over 1 schools", a negative spare figure without a word,
+    and headline pupils (all year groups, 2019) far above the projection's (Reception-Year 6, 2024/25)."""
+    ctx.data.schools = ctx.data.schools.assign(pupils_2019=[1000.0, 600.0, 800.0, 200.0]).iloc[[0]]
+    table = report.headline_figures(ctx.data.schools, "secondary").set_index("measure")
+    assert "(1 school)" in table.loc["Pupils", "detail"] and "all year groups" in table.loc["Pupils", "detail"]
+    assert "1 of 1 school published one" in table.loc["Capacity (places)", "detail"]
+    over = report.headline_figures(tiny_over := ctx.data.schools.assign(capacity_2015=[900.0]), "secondary").set_index("measure")
+    assert over.loc["Spare places", "value"] == -100 and "negative: more pupils than places" in over.loc["Spare places", "detail"]
+    assert len(tiny_over) == 1
+    block = report.headline_section(ctx)
+    assert "count Years 7 to 11 only" in block.html
+    ctx.include_demand = False
+    assert "Years 7 to 11" not in report.headline_section(ctx).html
