@@ -161,7 +161,7 @@ _HTML_TEMPLATE = """{%- extends 'index.html.j2' -%}
   .jp-RenderedHTMLCommon table.atlas-table { border-collapse: collapse; margin: 0.5em 0 1em 0; table-layout: auto; }
   .jp-RenderedHTMLCommon table.atlas-table th, .jp-RenderedHTMLCommon table.atlas-table td {
     padding: 0.2em 0.6em; border-bottom: 1px solid #ddd; text-align: left; vertical-align: top; max-width: 30rem;
-    overflow-wrap: anywhere; }
+    overflow-wrap: break-word; }
   .jp-RenderedHTMLCommon table.atlas-table td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
   .jp-RenderedHTMLCommon table.atlas-table caption { text-align: left; font-weight: 600; padding-bottom: 0.3em; }
 </style>
@@ -726,6 +726,15 @@ def _evalue_html(evalue: str) -> str:
     return f"{_html.escape(summary)}<details><summary>full message</summary><pre>{_html.escape(evalue)}</pre></details>"
 
 
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def _code(source: str) -> str:
+    """A failing cell's first line as <code>, or nothing (no empty code box) when no cell ran."""
+    return f"<code>{_html.escape(source)}</code>" if source else ""
+
+
 def write_index(out_dir: Path, current: BatchResult | None = None) -> Path:
     """Write ``<out>/index.html``: every report in the folder, and each failure with its cell and error.
 
@@ -763,7 +772,7 @@ def write_index(out_dir: Path, current: BatchResult | None = None) -> Path:
                 previous += f' (<a href="{esc(code)}.failed.ipynb">failed notebook</a>)'
             failed_rows.append(
                 f"<tr><td>{esc(code)}</td><td>{esc(name)}{previous}</td><td>{esc(str(failure.get('stage', '')))}</td>"
-                f"<td>{'' if cell is None else cell}</td><td><code>{esc(str(failure.get('cell_source', '')))}</code></td>"
+                f"<td>{'' if cell is None else cell}</td><td>{_code(str(failure.get('cell_source', '')))}</td>"
                 f"<td><b>{esc(str(failure.get('ename', '')))}</b>: {_evalue_html(str(failure.get('evalue', '')))}</td></tr>"
             )
     summary = ""
@@ -785,7 +794,7 @@ def write_index(out_dir: Path, current: BatchResult | None = None) -> Path:
 table{{border-collapse:collapse}}td,th{{padding:.2em .6em;border-bottom:1px solid #ddd;text-align:left;vertical-align:top}}
 td.num{{text-align:right}}</style></head>
 <body><h1>Schools Atlas: reports by authority</h1>
-<p>Generated {esc(_now())}. {len(ok_rows)} reports, {len(failed_rows)} failures.</p>{summary}
+<p>Generated {esc(_now())}. {_plural(len(ok_rows), "report")}, {_plural(len(failed_rows), "failure")}.</p>{summary}
 {failed_html}
 <h2>Reports</h2><table><tr><th>Code</th><th>Authority</th><th>Built</th><th>Seconds</th><th></th></tr>{"".join(ok_rows)}</table>
 </body></html>

@@ -206,3 +206,20 @@ def test_a_cell_over_the_execution_timeout_fails_that_report(tmp_path, params, n
     failure = result.failed["E06000053"]
     assert failure.stage == "timeout", failure
     assert "E06000053" in (out / "index.html").read_text() and not (out / "E06000053.html").exists()
+
+
+def test_table_headers_wrap_between_words_only():
+    """Report tables broke narrow headers mid-word ("school / s", "place / s"): overflow-wrap: anywhere."""
+    html = batch.notebook_to_html(nbformat.v4.new_notebook(), "t")
+    assert "overflow-wrap: anywhere" not in html and "overflow-wrap: break-word" in html
+
+
+def test_index_counts_in_words_and_no_empty_code_box(tmp_path):
+    out = tmp_path / "reports"
+    (out / batch.STATE_DIR).mkdir(parents=True)
+    (out / "E06000017.html").write_text("<html></html>")
+    (out / batch.STATE_DIR / "E06000017.json").write_text(json.dumps({"code": "E06000017", "name": "Rutland", "status": "ok"}))
+    batch._record_failure(out, "E06000062", "West Northamptonshire", batch.JobFailure("parameters", "ParameterError", "no parameter file"))
+    page = batch.write_index(out).read_text()
+    assert "1 report, 1 failure." in page and "1 reports" not in page
+    assert "<code></code>" not in page and "no parameter file" in page
