@@ -132,6 +132,7 @@ __all__ = [
     "authority_forecast_accuracy",
     "project_lsoa_children",
     "school_demand",
+    "school_phase_rolls",
     "planning_groups",
     "planning_area_demand",
     "first_shortfall",
@@ -1176,24 +1177,73 @@ def school_demand(flows: pd.DataFrame, lsoa_children: pd.DataFrame, base_year: i
     return out[["urn", "phase", "academic_year", "pupils", "unmatched_pupils"]].sort_values(["urn", "phase", "academic_year"]).reset_index(drop=True)
 
 
-def planning_groups(schools: pd.DataFrame, cluster_km: float = 3.0) -> pd.Series:
-    """Return each school's planning group: its SCAP 2015 planning area, else a cluster of nearby schools.
+def school_phase_rolls(schools: pd.DataFrame, column: str = "pupils_2019") -> pd.DataFrame:
+    """Return each school's pupils of primary ages (Reception-Year 6) and of secondary ages (Years 7-11).
 
-    Schools without a planning-area code are grouped per authority by single-linkage clustering
-    of their coordinates (schools within ``cluster_km`` of one another join one cluster), named
-    ``<authority_code>-cluster-<n>``; schools without coordinates are ``<authority_code>-unlocated``.
+    The census roll counts all ages (nursery and sixth form too); it is shared among the
+    school's year groups by :func:`atlaskit.flows.phase_pupils` (through schools by their SCAP
+    places of each phase).
 
     Args:
-        schools: urn, authority_code, planning_area_code, easting, northing (metres, EPSG:27700).
+        schools: urn, the roll ``column``, and optionally age_low, age_high,
+            capacity_primary_2015, capacity_secondary_2015.
+        column: the roll to share out (``pupils_2019``: January 2019 census).
+
+    Returns:
+        DataFrame urn (text), phase, pupils: one row per school and phase it teaches with a
+        known roll.
+    """
+    from atlaskit.flows import phase_pupils
+
+    known = schools.drop_duplicates("urn")
+    known = known[pd.to_numeric(known[column], errors="coerce") > 0]
+
+    def numbers(name: str) -> np.ndarray | None:
+        return pd.to_numeric(known[name], errors="coerce").to_numpy(dtype="float64", na_value=np.nan) if name in known.columns else None
+
+    nan = np.full(len(known), np.nan)
+    low, high = numbers("age_low"), numbers("age_high")
+    parts = []
+    for phase in PHASES:
+        pupils = phase_pupils(numbers(column), nan if low is None else low, nan if high is None else high, phase,
+                              numbers("capacity_primary_2015"), numbers("capacity_secondary_2015"))
+        parts.append(pd.DataFrame({"urn": known["urn"].astype(str).to_numpy(), "phase": phase, "pupils": pupils}))
+    out = pd.concat(parts, ignore_index=True)
+    return out[out["pupils"] > 0].reset_index(drop=True)
+
+
+def planning_groups(schools: pd.DataFrame, cluster_km: float = 3.0, phase: str | None = None) -> pd.Series:
+    """Return each school's planning group: its SCAP 2015 planning area, else a cluster of nearby schools.
+
+    SCAP planning areas are per phase: an all-through school sits in a primary planning area
+    for its primary pupils and in a secondary one for its secondary pupils. With ``phase``, the
+    phase's own code (``planning_area_primary_code`` / ``planning_area_secondary_code``) is used
+    where the table has it, else ``planning_area_code``. Schools without a code are grouped per
+    authority by single-linkage clustering of their coordinates (schools within ``cluster_km``
+    of one another join one cluster), named ``<authority_code>-cluster-<n>``; schools without
+    coordinates are ``<authority_code>-unlocated``.
+
+    Args:
+        schools: urn, authority_code, planning_area_code (and optionally
+            planning_area_primary_code, planning_area_secondary_code), easting, northing
+            (metres, EPSG:27700).
         cluster_km: linkage distance (km).
+        phase: ``"primary"``, ``"secondary"`` or None (``planning_area_code`` only).
 
     Returns:
         Series of group names indexed like ``schools``.
     """
     from scipy.cluster.hierarchy import fcluster, linkage
 
-    group = schools["planning_area_code"].astype("string").str.strip()
-    group = group.where(group.notna() & (group != ""), pd.NA).astype(object)
+    def codes(column: str) -> pd.Series:
+        if column not in schools.columns:
+            return pd.Series(pd.NA, index=schools.index, dtype=object)
+        text = schools[column].astype("string").str.strip()
+        return text.where(text.notna() & (text != ""), pd.NA).astype(object)
+
+    group = codes("planning_area_code")
+    if phase is not None:
+        group = codes(f"planning_area_{phase}_code").fillna(group)
     todo = group.isna()
     for code, part in schools[todo].groupby("authority_code"):
         located = part[["easting", "northing"]].notna().all(axis=1)
@@ -1214,6 +1264,7 @@ def planning_area_demand(
     schools: pd.DataFrame,
     cluster_km: float = 3.0,
     authority_capacity: pd.DataFrame | None = None,
+    school_rolls: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Sum projected pupils per planning group and compare them with the places of its schools.
 
@@ -1223,14 +1274,20 @@ def planning_area_demand(
 
     Args:
         school_pupils: :func:`school_demand`'s table (urn, phase, academic_year, pupils).
-        schools: urn, authority_code, planning_area_code, easting, northing,
-            capacity_primary_2015, capacity_secondary_2015, capacity_2015 (places, SCAP May 2015).
+        schools: urn, authority_code, planning_area_code (and the per-phase codes, see
+            :func:`planning_groups`), easting, northing, capacity_primary_2015,
+            capacity_secondary_2015, capacity_2015 (places, SCAP May 2015).
         cluster_km: see :func:`planning_groups`.
         authority_capacity: authority_code, phase, capacity (places, e.g. the scorecard's
             latest). When given, each authority's 2015 school capacities of a phase are scaled
             so they add up to it: places added or removed since 2015 are shared pro rata, and
             sixth-form places in secondary capacity drop out (:func:`capacity_from_scorecard`
             gives Years 7-11 places). Without it, 2015 places are used.
+        school_rolls: urn, phase, pupils (e.g. :func:`school_phase_rolls` of the 2019 census).
+            A school's places of a phase are at least its roll: a school that outgrew its 2015
+            places was expanded since (a bulge class, a new form of entry), and those places
+            are where it is, not spread over the authority. Applied before the scaling to
+            ``authority_capacity``.
 
     Returns:
         DataFrame authority_code, planning_group, phase, academic_year, pupils (schools with
@@ -1240,12 +1297,22 @@ def planning_area_demand(
     frame = school_pupils.assign(urn=school_pupils["urn"].astype(str))
     schools = schools.assign(urn=schools["urn"].astype(str)).drop_duplicates("urn").reset_index(drop=True)
     info = schools.set_index("urn")
-    groups = planning_groups(schools, cluster_km)
-    groups.index = schools["urn"].to_numpy()
     frame["authority_code"] = frame["urn"].map(info["authority_code"]).astype(str)
-    frame["planning_group"] = frame["urn"].map(groups).fillna("unknown-school")
+    frame["planning_group"] = "unknown-school"
+    for phase in frame["phase"].astype(str).unique():
+        # each phase's own planning areas; schools without one cluster with the phase's schools
+        rows = frame["phase"].astype(str) == phase
+        in_phase = schools[schools["urn"].isin(frame.loc[rows, "urn"])]
+        groups = planning_groups(in_phase, cluster_km, phase if phase in PHASES else None)
+        groups.index = in_phase["urn"].to_numpy()
+        frame.loc[rows, "planning_group"] = frame.loc[rows, "urn"].map(groups).fillna("unknown-school").astype(str)
     by_phase = np.where(frame["phase"] == "primary", frame["urn"].map(info["capacity_primary_2015"]), frame["urn"].map(info["capacity_secondary_2015"]))
     capacity = pd.Series(by_phase, index=frame.index, dtype="float64").fillna(frame["urn"].map(info["capacity_2015"]).astype("float64"))
+    if school_rolls is not None and not school_rolls.empty:
+        rolls = school_rolls.assign(urn=school_rolls["urn"].astype(str), phase=school_rolls["phase"].astype(str)).set_index(["urn", "phase"])["pupils"]
+        rolls = rolls[~rolls.index.duplicated()]
+        floor = rolls.reindex(pd.MultiIndex.from_frame(frame[["urn", "phase"]].astype(str))).to_numpy(dtype="float64")
+        capacity = capacity.where(capacity.isna() | ~(floor > capacity.to_numpy()), floor)
     if authority_capacity is not None:
         per_school = frame.assign(_cap=capacity).drop_duplicates(["urn", "phase"])
         totals = per_school.groupby(["authority_code", "phase"])["_cap"].sum()
@@ -1316,9 +1383,11 @@ def small_area_demand(
         last_year: last mid-year projected (2035: academic year 2034/35).
         flows_year: mid-year the flows describe.
         cluster_km: see :func:`planning_groups`.
-        scale_to_rolls: scale each school's flows (all phases together) to its January 2019
-            roll ``pupils_2019`` where known: modelled flows say where pupils live, the census
-            how many there are.
+        scale_to_rolls: scale each school's flows of a phase to its January 2019 pupils of
+            the phase's ages (:func:`school_phase_rolls`) where known: the flows say where
+            pupils live, the census how many there are (observed London flows are from 2015
+            and count sixth formers). The same rolls set a floor under each school's places
+            (see :func:`planning_area_demand`).
         authority_pupils: authority_code, phase, academic_year, pupils, e.g. the ``actual``
             and ``projection`` rows of :func:`project_demand`. When given (the intended use),
             schools are scaled to add up to it (:func:`constrain_to_authority`): the small
@@ -1354,15 +1423,19 @@ def small_area_demand(
         observed = phase_flows[phase_flows["source"] == "observed"][["urn", "phase"]].drop_duplicates()
         marked = phase_flows.merge(observed.assign(_obs=True), on=["urn", "phase"], how="left")
         phase_flows = marked[~(marked["_obs"].fillna(False).astype(bool) & (marked["source"] != "observed"))].drop(columns="_obs")
+    rolls = None
     if scale_to_rolls and "pupils_2019" in schools.columns:
-        # the flows say where each school's pupils live; its January 2019 roll says how many there are
-        roll = schools.drop_duplicates("urn").set_index("urn")["pupils_2019"].astype("float64")
-        total = phase_flows.groupby("urn")["pupils"].sum()
-        factor = (roll.reindex(total.index) / total).where(lambda v: np.isfinite(v) & (v > 0))
-        unscaled = factor.index[factor.isna()]
+        # the flows say where each school's pupils live; its January 2019 roll of the phase's
+        # ages (no nursery, no sixth form) says how many there are
+        rolls = school_phase_rolls(schools).set_index(["urn", "phase"])["pupils"]
+        total = phase_flows.groupby(["urn", "phase"])["pupils"].sum()
+        factor = (rolls.reindex(total.index) / total).where(lambda v: np.isfinite(v) & (v > 0))
+        unscaled = factor.index[factor.isna()].get_level_values("urn").unique()
         if len(unscaled):
             problems.append(f"{codes}: {len(unscaled)} schools without a 2019 roll keep their flows unscaled")
-        phase_flows = phase_flows.assign(pupils=phase_flows["pupils"] * phase_flows["urn"].map(factor.fillna(1.0)).to_numpy())
+        keys = pd.MultiIndex.from_frame(phase_flows[["urn", "phase"]])
+        phase_flows = phase_flows.assign(pupils=phase_flows["pupils"] * factor.reindex(keys).fillna(1.0).to_numpy())
+        rolls = rolls.reset_index()
     unknown = set(phase_flows["lsoa11_code"]) - set(lsoas["lsoa11_code"])
     if unknown:
         lost = float(phase_flows.loc[phase_flows["lsoa11_code"].isin(unknown), "pupils"].sum())
@@ -1375,7 +1448,7 @@ def small_area_demand(
     else:
         problems.append(f"{codes}: small areas not constrained to the authority projection (no authority_pupils): pupils are the "
                         f"{flows_year} school rolls carried forward with their LSOAs' children, not anchored on the latest roll")
-    return DemandResult(planning_area_demand(pupils, schools, cluster_km, authority_capacity), problems)
+    return DemandResult(planning_area_demand(pupils, schools, cluster_km, authority_capacity, school_rolls=rolls), problems)
 
 
 def constrain_to_authority(school_pupils: pd.DataFrame, schools: pd.DataFrame, authority_pupils: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:

@@ -191,17 +191,34 @@ SIXTH_FORM_YEAR_WEIGHT = 0.6
 NURSERY_YEAR_WEIGHT = 0.5
 
 
-def phase_pupils(pupils: np.ndarray, age_low: np.ndarray, age_high: np.ndarray, phase: str) -> np.ndarray:
+def phase_pupils(
+    pupils: np.ndarray,
+    age_low: np.ndarray,
+    age_high: np.ndarray,
+    phase: str,
+    capacity_primary: np.ndarray | None = None,
+    capacity_secondary: np.ndarray | None = None,
+) -> np.ndarray:
     """Estimate a school's pupils aged as the phase's children (primary 4-10, secondary 11-15).
 
     The roll is shared among the school's year groups (ages ``age_low`` .. ``age_high - 1``, as
     the register states the age range ``age_low-age_high``) in proportion to a year weight: 1 for
     ages 4-15, :data:`SIXTH_FORM_YEAR_WEIGHT` for 16-17, :data:`NURSERY_YEAR_WEIGHT` for 2-3.
 
+    A through school (from Reception or earlier to Year 11 or later) is often two schools of
+    different sizes under one roof (a 2-form primary beside a 6-form secondary). Where its SCAP
+    places of both phases are given, a primary year weighs its primary places per year
+    (``capacity_primary / 7``) and a secondary or sixth-form year its secondary places per year
+    (``capacity_secondary`` over its secondary years, sixth-form years counted at
+    :data:`SIXTH_FORM_YEAR_WEIGHT`). Middle schools keep equal year weights: SCAP splits their
+    places between the phases by convention.
+
     Args:
         pupils: (n,) pupils on roll (all ages).
         age_low, age_high: (n,) statutory age range; NaN when unknown (then the phase's years only).
         phase: ``"primary"`` or ``"secondary"``.
+        capacity_primary, capacity_secondary: (n,) SCAP places of each phase (NaN when unknown),
+            or None.
 
     Returns:
         (n,) float pupils of the phase's ages (0 where the range does not overlap the phase).
@@ -220,8 +237,20 @@ def phase_pupils(pupils: np.ndarray, age_low: np.ndarray, age_high: np.ndarray, 
     lo = np.where(np.isnan(lo), default_lo, lo)
     hi = np.where(np.isnan(hi), default_hi, hi)
     covered = (ages[None, :] >= lo[:, None]) & (ages[None, :] < np.maximum(hi, lo + 1)[:, None])
-    w_all = (covered * weight).sum(axis=1)
-    w_phase = (covered * weight * in_phase).sum(axis=1)
+    weights = covered * weight[None, :]
+    if capacity_primary is not None and capacity_secondary is not None:
+        cap_p = np.asarray(capacity_primary, dtype="float64")
+        cap_s = np.asarray(capacity_secondary, dtype="float64")
+        through = (lo <= min(PHASE_AGES["primary"])) & (hi > max(PHASE_AGES["secondary"])) & (cap_p > 0) & (cap_s > 0)
+        if through.any():
+            primary_years = np.isin(ages, PHASE_AGES["primary"]) | ((ages >= 2) & (ages <= 3))
+            secondary_years = ages >= min(PHASE_AGES["secondary"])
+            per_primary_year = cap_p / len(PHASE_AGES["primary"])
+            per_secondary_year = cap_s / np.maximum((weights * secondary_years).sum(axis=1), 1e-9)
+            scale = np.where(primary_years[None, :], per_primary_year[:, None], np.where(secondary_years[None, :], per_secondary_year[:, None], 1.0))
+            weights = np.where(through[:, None], weights * scale, weights)
+    w_all = weights.sum(axis=1)
+    w_phase = (weights * in_phase).sum(axis=1)
     return np.where(w_all > 0, np.nan_to_num(pupils) * w_phase / np.where(w_all > 0, w_all, 1), 0.0)
 
 
@@ -318,8 +347,12 @@ def phase_destinations(schools: pd.DataFrame, phase: str, pupils_column: str = "
         roll = roll.fillna(pd.to_numeric(s[other], errors="coerce"))
     if "capacity_2015" in s:
         roll = roll.fillna(pd.to_numeric(s["capacity_2015"], errors="coerce"))
+    def places(column: str) -> np.ndarray | None:
+        return pd.to_numeric(s[column], errors="coerce").to_numpy(dtype="float64", na_value=np.nan) if column in s else None
+
     pupils = phase_pupils(roll.to_numpy(dtype="float64", na_value=np.nan), pd.to_numeric(s["age_low"], errors="coerce").to_numpy(dtype="float64", na_value=np.nan),
-                          pd.to_numeric(s["age_high"], errors="coerce").to_numpy(dtype="float64", na_value=np.nan), phase)  # fmt: skip
+                          pd.to_numeric(s["age_high"], errors="coerce").to_numpy(dtype="float64", na_value=np.nan), phase,
+                          places("capacity_primary_2015"), places("capacity_secondary_2015"))  # fmt: skip
     gender = s["gender"].astype("string").str.lower().fillna("mixed") if "gender" in s else pd.Series("mixed", index=s.index)
     relig = s["religious_character"].astype("string").str.strip().str.lower().fillna("") if "religious_character" in s else pd.Series("", index=s.index)
     admissions = s["admissions_policy"].astype("string").str.lower().fillna("") if "admissions_policy" in s else pd.Series("", index=s.index)

@@ -540,6 +540,31 @@ def test_planning_groups_use_codes_then_cluster_nearby_schools():
     assert groups[4] == "E06000001-unlocated"
 
 
+def test_all_through_school_counts_in_each_phase_s_own_planning_area():
+    schools = pd.DataFrame(
+        {
+            "urn": ["1", "2", "3"], "authority_code": "E06000001",
+            # school 1 is all-through: SCAP puts its primary and secondary parts in different areas
+            "planning_area_code": ["S1", "P1", "S1"],
+            "planning_area_primary_code": ["P1", "P1", None],
+            "planning_area_secondary_code": ["S1", None, "S1"],
+            "easting": [0.0, 1.0, 2.0], "northing": [0.0, 0.0, 0.0],
+            "capacity_primary_2015": [60.0, 100.0, np.nan], "capacity_secondary_2015": [200.0, np.nan, 300.0],
+            "capacity_2015": [260.0, 100.0, 300.0],
+        }
+    )
+    assert list(d.planning_groups(schools, phase="primary")) == ["P1", "P1", "S1"]
+    assert list(d.planning_groups(schools, phase="secondary")) == ["S1", "P1", "S1"]
+    pupils = pd.DataFrame({"urn": ["1", "2", "1", "3"], "phase": ["primary", "primary", "secondary", "secondary"],
+                           "academic_year": "2024/25", "pupils": [55.0, 90.0, 190.0, 280.0]})
+    areas = d.planning_area_demand(pupils, schools).set_index(["planning_group", "phase"])
+    assert set(areas.index) == {("P1", "primary"), ("S1", "secondary")}
+    assert areas.loc[("P1", "primary"), "capacity"] == pytest.approx(160.0)
+    assert areas.loc[("P1", "primary"), "pupils"] == pytest.approx(145.0)
+    assert areas.loc[("S1", "secondary"), "capacity"] == pytest.approx(500.0)
+    assert areas.loc[("S1", "secondary"), "n_schools"] == 2
+
+
 def test_planning_area_demand_and_first_shortfall():
     schools = pd.DataFrame(
         {
@@ -599,6 +624,41 @@ def test_small_area_demand_prefers_observed_flows_and_adds_up():
     base = result.table[result.table["academic_year"] == "2018/19"]
     assert base["pupils"].sum() == pytest.approx(500.0)  # the modelled 999 replaced by the observed 300; school 9 is not asked for
     assert len(result.problems) == 1 and "not constrained to the authority projection" in result.problems[0]
+
+
+def test_school_phase_rolls_leave_out_nursery_and_sixth_form():
+    from atlaskit import flows
+
+    schools = pd.DataFrame({"urn": [1, 2, 3, 4], "pupils_2019": [620.0, 450.0, 1110.0, np.nan],
+                            "age_low": [11, 3, 4, 4], "age_high": [18, 11, 16, 11],
+                            "capacity_primary_2015": [np.nan, 420.0, 210.0, 210.0], "capacity_secondary_2015": [900.0, np.nan, 900.0, np.nan]})
+    rolls = d.school_phase_rolls(schools).set_index(["urn", "phase"])["pupils"]
+    assert rolls[("1", "secondary")] == pytest.approx(620.0 * 5 / (5 + 2 * flows.SIXTH_FORM_YEAR_WEIGHT))
+    assert rolls[("2", "primary")] == pytest.approx(450.0 * 7 / (7 + flows.NURSERY_YEAR_WEIGHT))
+    assert rolls[("3", "primary")] == pytest.approx(210.0) and rolls[("3", "secondary")] == pytest.approx(900.0)
+    assert ("1", "primary") not in rolls.index and "4" not in rolls.index.get_level_values("urn")  # no roll, no row
+
+
+def test_small_area_demand_scales_each_phase_to_its_2019_pupils_and_floors_places():
+    from atlaskit import flows as fl
+
+    pop = growing_authority("E06000001")
+    lsoas = pd.DataFrame({"lsoa11_code": ["L1", "L2"], "authority_code": "E06000001"})
+    for a in range(19):
+        for y in (2019, 2020):
+            lsoas[f"age_{a}_{y}"] = [50.0, 50.0]
+    # school 1: 11-18 with a sixth form, 2015 places 500 but 2019 Years 7-11 pupils about 806
+    schools = pd.DataFrame({"urn": ["1", "2"], "authority_code": "E06000001", "planning_area_code": ["PA", "PA"],
+                            "easting": [0.0, 1.0], "northing": [0.0, 0.0], "pupils_2019": [1000.0, 300.0],
+                            "age_low": [11, 11], "age_high": [18, 16],
+                            "capacity_primary_2015": [np.nan, np.nan], "capacity_secondary_2015": [500.0, 400.0], "capacity_2015": [500.0, 400.0]})
+    flows = pd.DataFrame({"urn": ["1", "1", "2"], "lsoa11_code": ["L1", "L2", "L2"], "phase": "secondary", "pupils": [250.0, 250.0, 150.0]})
+    result = d.small_area_demand(lsoas, flows, schools, pop, last_year=2020)
+    base = result.table[result.table["academic_year"] == "2018/19"].iloc[0]
+    years_7_to_11 = 1000.0 * 5 / (5 + 2 * fl.SIXTH_FORM_YEAR_WEIGHT)
+    assert base["pupils"] == pytest.approx(years_7_to_11 + 300.0)  # not the whole 1,300 on roll
+    assert base["capacity"] == pytest.approx(years_7_to_11 + 400.0)  # school 1's places are at least its pupils
+    assert base["surplus"] == pytest.approx(100.0)
 
 
 def test_planning_area_capacity_scaled_to_the_authority_and_like_for_like():

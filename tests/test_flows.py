@@ -284,6 +284,25 @@ def test_phase_pupils_shares_rolls_by_year_group():
         fl.phase_pupils(np.array([1.0]), np.array([4]), np.array([11]), "nursery")
 
 
+def test_phase_pupils_splits_a_through_school_by_its_places_per_year():
+    # a 4-16 through school: a 1-form primary (210 places, 30 a year) beside a 6-form secondary
+    # (900 places, 180 a year): 1,110 pupils split 210 / 900, not 7 / 5 by years
+    roll, lo, hi = np.array([1110.0, 1110.0, 600.0]), np.array([4, 4, 9]), np.array([16, 16, 13])
+    cap_p, cap_s = np.array([210.0, np.nan, 300.0]), np.array([900.0, 900.0, 300.0])
+    primary = fl.phase_pupils(roll, lo, hi, "primary", cap_p, cap_s)
+    secondary = fl.phase_pupils(roll, lo, hi, "secondary", cap_p, cap_s)
+    assert primary[0] == pytest.approx(210.0) and secondary[0] == pytest.approx(900.0)
+    # without primary places: years weigh alike (7 primary, 5 secondary)
+    assert primary[1] == pytest.approx(1110.0 * 7 / 12) and secondary[1] == pytest.approx(1110.0 * 5 / 12)
+    # a 9-13 middle school keeps equal years (SCAP splits its places by convention)
+    assert primary[2] == pytest.approx(300.0) and secondary[2] == pytest.approx(300.0)
+    # with a sixth form and a nursery the phases' shares follow the places per year
+    both = fl.phase_pupils(np.array([1572.0]), np.array([3]), np.array([19]), "primary", np.array([420.0]), np.array([1300.0]))
+    per_p, per_s = 420.0 / 7, 1300.0 / (5 + 2 * fl.SIXTH_FORM_YEAR_WEIGHT)
+    expected = 1572.0 * 7 * per_p / (fl.NURSERY_YEAR_WEIGHT * per_p + 7 * per_p + 5 * per_s + 2 * fl.SIXTH_FORM_YEAR_WEIGHT * per_s)
+    assert both[0] == pytest.approx(expected)
+
+
 def test_participation_share_capped():
     share = fl.participation_share(pd.Series({"R1": 100.0, "R2": 100.0, "R3": 0.0}), pd.Series({"R1": 90.0, "R2": 150.0}))
     assert share.to_dict() == {"R1": 0.9, "R2": 1.0, "R3": 1.0}
