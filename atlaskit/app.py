@@ -284,9 +284,13 @@ class AtlasApp(widgets.VBox):
 
         controls = widgets.HBox([self.picker, self.phase, self.layer], layout=widgets.Layout(flex_flow="row wrap", align_items="center"))
         finder = widgets.HBox([self.search, self.search_button], layout=widgets.Layout(align_items="center"))
-        side = widgets.VBox([self.legend, self.hover, self.summary, self.profile, self.download], layout=widgets.Layout(width="24em", padding="0 0 0 0.8em"))
+        # the side panel wraps below the map on a narrow screen (a phone): side by side, a 24em
+        # panel left the map a few pixels wide
+        side = widgets.VBox([self.legend, self.hover, self.summary, self.profile, self.download], layout=widgets.Layout(width="24em", max_width="100%", padding="0 0 0 0.8em"))
         side.add_class("atlas-side")
-        body = widgets.HBox([widgets.Box([self.map], layout=widgets.Layout(flex="1 1 auto")), side], layout=widgets.Layout(width="100%"))
+        map_box = widgets.Box([self.map], layout=widgets.Layout(flex="1 1 20em", min_width="min(20em, 100%)"))
+        map_box.add_class("atlas-map-box")
+        body = widgets.HBox([map_box, side], layout=widgets.Layout(width="100%", flex_flow="row wrap"))
         self.children = [self.title, controls, finder, self.status, body]
 
         self.picker.observe(self._on_authority_change, names="value")
