@@ -25,9 +25,10 @@ import hashlib
 import html as _html
 import json
 import os
+import re
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -547,6 +548,12 @@ def _store_outcome(out_dir: Path, job: ReportJob, outcome: JobOutcome) -> JobOut
     return outcome
 
 
+def _safe_key(text: str) -> str:
+    """Return ``text`` fit for a file name and an index row: letters, digits, ``-`` and ``_`` (at most 60)."""
+    key = re.sub(r"[^A-Za-z0-9_-]+", "_", str(text)).strip("_")[:60]
+    return key or "unnamed"
+
+
 def _record_failure(out_dir: Path, code: str, name: str, failure: JobFailure) -> None:
     state = {"code": code, "name": name, "status": "failed", "finished_at": _now(), "failure": asdict(failure)}
     _atomic_write(out_dir / STATE_DIR / f"{code}.json", json.dumps(state, indent=1))
@@ -654,6 +661,7 @@ def run_batch(
     progress: bool = False,
     load_parameters: Callable[[Path], dict] | None = None,
     on_outcome: Callable[[str, JobOutcome], None] | None = None,
+    failed_before: Mapping[str, JobFailure] | None = None,
 ) -> BatchResult:
     """Build the reports of several authorities, collecting failures, and write the index page.
 
@@ -673,6 +681,9 @@ def run_batch(
         progress: show a progress bar (done / failed / remaining, time left).
         load_parameters: parameter-file validator (see :func:`plan_batch`).
         on_outcome: called as ``on_outcome(code, outcome)`` after each job.
+        failed_before: failures found before the batch, by the text the user gave (e.g. a
+            code that names no authority): listed on the index page and in the result like
+            any other; the rest still run. Keys are made safe for file names.
 
     Returns:
         A :class:`BatchResult`; ``result.ok`` is False when any report failed.
@@ -690,6 +701,8 @@ def run_batch(
         codes, out_dir, notebook, parameters_dir, force, kernel_name, start_timeout, execution_timeout, load_parameters
     )
     result = BatchResult(out_dir=out_dir, skipped=skipped)
+    for given, failure in (failed_before or {}).items():
+        failures[_safe_key(given)] = failure
     known = _store_names() if failures else {}
     for code, failure in failures.items():
         _record_failure(out_dir, code, names.get(code) or known.get(code, ""), failure)

@@ -223,3 +223,24 @@ def test_index_counts_in_words_and_no_empty_code_box(tmp_path):
     page = batch.write_index(out).read_text()
     assert "1 report, 1 failure." in page and "1 reports" not in page
     assert "<code></code>" not in page and "no parameter file" in page
+
+
+@pytest.mark.slow
+@pytest.mark.integration
+def test_codes_that_name_no_authority_are_listed_and_the_rest_still_run(tmp_path, params, store, capsys):
+    """A mistyped or hostile code fails alone, named on the index with what to do; the others are built, exit 1."""
+    from atlaskit.cli import main
+
+    out = tmp_path / "reports"
+    argv = ["report", "E06000053", "Nowhereshire", "../<script>alert(1)</script>", "--out", str(out), "--parameters", str(params),
+            "--notebook", str(TINY), "--no-progress", "--workers", "1"]
+    assert main(argv) == 1
+    assert sorted(p.name for p in out.glob("*.html")) == ["E06000053.html", "index.html"]
+    index = (out / "index.html").read_text()
+    assert "Nowhereshire" in index and "UnknownAuthority" in index and "atlas authorities" in index
+    assert "<script>alert" not in index  # escaped, never markup
+    assert all(p.parent == out / batch.STATE_DIR for p in (out / batch.STATE_DIR).glob("*.json"))
+    assert not list(tmp_path.glob("*.json")) and not (tmp_path / "<script>alert(1)</script>.json").exists()
+    captured = capsys.readouterr()
+    assert "1 built" in captured.out and "2 failed" in captured.out
+    assert "Nowhereshire" in captured.err

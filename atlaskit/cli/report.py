@@ -21,16 +21,27 @@ def _codes_for_all(parameters_dir: Path) -> list[str]:
         return sorted(p.stem for p in parameters_dir.glob("E*.yaml"))
 
 
-def _resolve(codes: list[str]) -> list[str]:
-    """Resolve names and old codes to current codes when the store is there; keep them as given otherwise."""
-    from atlaskit.errors import StoreMissing
+def _resolve(codes: list[str]):
+    """Resolve names and old codes to current codes when the store is there; keep them as given otherwise.
 
-    try:
-        from atlaskit import resolve_authority
+    Returns:
+        ``(codes, failures)``: the current codes, and for each text that names no authority a
+        :class:`atlaskit.batch.JobFailure` saying why (the batch lists it and runs the rest).
+    """
+    from atlaskit.batch import JobFailure
+    from atlaskit.errors import StoreMissing, UnknownAuthority
 
-        return [resolve_authority(c) for c in codes]
-    except StoreMissing:
-        return list(codes)
+    from atlaskit import resolve_authority
+
+    resolved, failures = [], {}
+    for code in codes:
+        try:
+            resolved.append(resolve_authority(code))
+        except StoreMissing:
+            resolved.append(code)
+        except UnknownAuthority as exc:
+            failures[code] = JobFailure("authority", "UnknownAuthority", str(exc))
+    return resolved, failures
 
 
 @app.command()
@@ -58,7 +69,7 @@ def report(
         typer.secho("error: give one or more authority codes (atlas report E09000007), or --all", err=True, fg=typer.colors.RED)
         raise typer.Exit(2)
     parameters_dir = parameters or config.parameters_dir()
-    wanted = _codes_for_all(parameters_dir) if all_ else _resolve(codes)
+    wanted, unknown = (_codes_for_all(parameters_dir), {}) if all_ else _resolve(codes)
     result = batch.run_batch(
         wanted,
         out_dir=out,
@@ -70,6 +81,7 @@ def report(
         start_timeout=start_timeout,
         execution_timeout=timeout,
         progress=progress,
+        failed_before=unknown,
     )
     typer.echo(
         f"{len(result.built)} built, {len(result.skipped)} up to date, {len(result.failed)} failed "
