@@ -1439,7 +1439,8 @@ def small_area_demand(
     unknown = set(phase_flows["lsoa11_code"]) - set(lsoas["lsoa11_code"])
     if unknown:
         lost = float(phase_flows.loc[phase_flows["lsoa11_code"].isin(unknown), "pupils"].sum())
-        problems.append(f"{codes}: {len(unknown)} LSOAs sending {lost:,.0f} pupils are not among the LSOAs given: carried unchanged")
+        if lost >= 0.5:  # (atlaskit.report._area_note words this line for readers)
+            problems.append(f"{codes}: {len(unknown)} LSOAs sending {lost:,.0f} pupils are not among the LSOAs given: carried unchanged")
     children = project_lsoa_children(lsoas.drop_duplicates("lsoa11_code"), la_population, last_year)
     pupils = school_demand(phase_flows, children, base_year=flows_year)
     if authority_pupils is not None:
