@@ -610,12 +610,15 @@ def test_small_area_demand_without_flows_names_what_is_missing():
     assert result.problems and "E06000001" in result.problems[0] and "flows" in result.problems[0]
 
 
+def two_lsoas() -> pd.DataFrame:
+    """Two LSOAs of E06000001 with 50 people of every age 0-18 in mid-2019 and mid-2020."""
+    ages = {f"age_{a}_{y}": [50.0, 50.0] for a in range(19) for y in (2019, 2020)}
+    return pd.DataFrame({"lsoa11_code": ["L1", "L2"], "authority_code": "E06000001", **ages})
+
+
 def test_small_area_demand_prefers_observed_flows_and_adds_up():
     pop = growing_authority("E06000001")
-    lsoas = pd.DataFrame({"lsoa11_code": ["L1", "L2"], "authority_code": "E06000001"})
-    for a in range(19):
-        for y in (2019, 2020):
-            lsoas[f"age_{a}_{y}"] = [50.0, 50.0]
+    lsoas = two_lsoas()
     schools = pd.DataFrame({"urn": ["1", "2"], "authority_code": "E06000001", "planning_area_code": ["PA", "PA"], "easting": [0.0, 1.0], "northing": [0.0, 0.0],
                             "capacity_primary_2015": [400.0, 400.0], "capacity_secondary_2015": [np.nan, np.nan], "capacity_2015": [400.0, 400.0]})
     flows = pd.DataFrame({"urn": ["1", "1", "2", "9"], "lsoa11_code": ["L1", "L1", "L2", "L2"], "phase": "primary",
@@ -643,10 +646,7 @@ def test_small_area_demand_scales_each_phase_to_its_2019_pupils_and_floors_place
     from atlaskit import flows as fl
 
     pop = growing_authority("E06000001")
-    lsoas = pd.DataFrame({"lsoa11_code": ["L1", "L2"], "authority_code": "E06000001"})
-    for a in range(19):
-        for y in (2019, 2020):
-            lsoas[f"age_{a}_{y}"] = [50.0, 50.0]
+    lsoas = two_lsoas()
     # school 1: 11-18 with a sixth form, 2015 places 500 but 2019 Years 7-11 pupils about 806
     schools = pd.DataFrame({"urn": ["1", "2"], "authority_code": "E06000001", "planning_area_code": ["PA", "PA"],
                             "easting": [0.0, 1.0], "northing": [0.0, 0.0], "pupils_2019": [1000.0, 300.0],
