@@ -676,7 +676,7 @@ class AtlasApp(widgets.VBox):
         self.title.value = (
             f"<style>{mapping.MAP_CSS}</style>"
             f'<h2 style="font-size:1.4em;margin:0.2em 0">Schools Atlas: {html.escape(str(data.name))}{html.escape(region)}</h2>'
-            f'<p style="margin:0 0 0.3em 0">{len(self._own):,} areas (LSOAs), {int(self._count_schools()):,} open state-funded schools. '
+            f'<p style="margin:0 0 0.3em 0">{len(self._own):,} small areas (LSOAs, about 1,500 residents each), {int(self._count_schools()):,} open state-funded schools. '
             "Choose a phase and a map layer; click a school to see where its pupils live, or an area to see which schools its children attend.</p>"
         )
         self._sync_picker()

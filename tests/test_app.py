@@ -37,6 +37,7 @@ def test_initial_state(app):
     assert {f["id"] for f in app.schools_layer.data["features"]} == {100001, 100002, 100004}
     assert "children aged 4-10" in app.legend.value
     assert app.message == "Showing Testborough (E09000901)."
+    assert "9 small areas (LSOAs, about 1,500 residents each)" in app.title.value  # the jargon explained
     # one GeoJSON layer for the areas, one for a catchment overlay, one for schools: never a layer per feature
     assert sum(type(layer).__name__ == "GeoJSON" for layer in app.map.layers) == 3
     assert app.map.zoom >= 12
