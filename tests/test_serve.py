@@ -60,3 +60,30 @@ def test_notebook_is_thin_and_parameterised():
     code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
     assert "def " not in code and "class " not in code and "lambda" not in code
     assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code")
+
+
+def test_a_stop_request_reaches_the_server_and_nothing_is_left_running(tmp_path):
+    """SIGTERM to ``atlas serve`` (what a service manager sends) stops the server it runs too."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    marker = tmp_path / "child.pid"
+    server = f"import os, time; open({str(marker)!r}, 'w').write(str(os.getpid())); time.sleep(120)"
+    runner = f"import sys; from atlaskit.cli.serve import run_until_stopped; sys.exit(-run_until_stopped([sys.executable, '-c', {server!r}]))"
+    parent = subprocess.Popen([sys.executable, "-c", runner])
+    deadline = time.monotonic() + 30
+    while not (marker.exists() and marker.read_text()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    child_pid = int(marker.read_text())
+    parent.send_signal(signal.SIGTERM)
+    assert parent.wait(timeout=30) == signal.SIGTERM  # the server's own end: killed by the forwarded SIGTERM
+    time.sleep(0.2)
+    try:
+        os.kill(child_pid, 0)
+        alive = True
+    except ProcessLookupError:
+        alive = False
+    assert not alive

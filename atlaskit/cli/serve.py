@@ -146,9 +146,42 @@ def serve(
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
     typer.echo(f"Schools Atlas: {command.url}  (default authority {code}; Ctrl-C to stop)")
+    returncode = run_until_stopped(command.argv, command.env, command.cwd)
+    if returncode not in (0, -2, -15, 130, 143):
+        raise typer.Exit(returncode)
+
+
+def run_until_stopped(argv: list[str], env: dict | None = None, cwd: str | Path | None = None) -> int:
+    """Run a server process until it ends, passing a stop request on to it.
+
+    A service manager stops ``atlas serve`` with SIGTERM (or SIGHUP when a terminal closes);
+    the server (Voila and its kernels) gets the same signal and is waited for, so nothing is
+    left running. Ctrl-C reaches the whole process group; the server is then waited for too.
+
+    Args:
+        argv: the command line.
+        env: its environment (None: this one's).
+        cwd: its working folder.
+
+    Returns:
+        The server's exit code (negative: the signal that ended it).
+    """
+    import signal
+
+    child = subprocess.Popen(argv, env=env, cwd=cwd)
+
+    def forward(signum, _frame):
+        if child.poll() is None:
+            child.send_signal(signum)
+
+    previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGTERM, signal.SIGHUP)}
     try:
-        result = subprocess.run(command.argv, env=command.env, cwd=command.cwd, check=False)
-    except KeyboardInterrupt:  # pragma: no cover - interactive stop
-        raise typer.Exit(0) from None
-    if result.returncode not in (0, -2, 130):
-        raise typer.Exit(result.returncode)
+        while True:
+            try:
+                return child.wait()
+            except KeyboardInterrupt:  # Ctrl-C: the server got it too; wait for it to stop
+                if child.poll() is None:
+                    child.send_signal(signal.SIGINT)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
