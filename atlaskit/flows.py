@@ -1445,7 +1445,9 @@ def area_destinations(flows: pd.DataFrame, lsoa11_code: str, source: str = "best
         flows: the store's ``flows`` table (or part of it).
         lsoa11_code: the 2011 LSOA code (``E01000001``).
         source: ``"best"``, ``"observed"`` or ``"modelled"`` (see :func:`school_catchment`;
-            with ``best``, observed flows replace modelled ones school by school).
+            with ``best``, observed flows replace modelled ones school by school; a school
+            with observed (2015) flows but no modelled ones closed before 2019, and its
+            successor's modelled flows count those children already, so it is left out).
         phase: restrict to one phase.
 
     Returns:
@@ -1462,7 +1464,9 @@ def area_destinations(flows: pd.DataFrame, lsoa11_code: str, source: str = "best
         rows = rows[rows["phase"] == phase]
     if source == "best":
         obs_urns = flows.loc[flows["source"] == "observed", "urn"].unique()
-        rows = rows[(rows["source"] == "observed") | ~rows["urn"].isin(obs_urns)]
+        modelled_urns = flows.loc[flows["source"] == "modelled", "urn"].unique()
+        observed = (rows["source"] == "observed") & (rows["urn"].isin(modelled_urns) | (len(modelled_urns) == 0))
+        rows = rows[observed | ((rows["source"] != "observed") & ~rows["urn"].isin(obs_urns))]
     else:
         rows = _select_source(rows, source)
     out = _with_shares(rows[["urn", "pupils", "distance_km", "source"]].copy(), float(rows["pupils"].sum()))

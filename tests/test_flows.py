@@ -381,6 +381,20 @@ def test_area_destinations(flows_table):
     assert list(dest.columns) == ["urn", "pupils", "share", "cumulative_share", "distance_km", "source"]
 
 
+def test_area_destinations_best_leaves_out_schools_closed_since_the_observed_year(flows_table):
+    # school 999999 has observed (2015) flows but no modelled (2019) ones: it closed, and its
+    # successor's modelled flows count those children already
+    closed = pd.DataFrame({"urn": [999999], "lsoa11_code": ["E01000001"], "phase": ["secondary"], "pupils": [14.0],
+                           "source": ["observed"], "distance_km": [1.5], "suppressed": [False], "school_total_pupils": [500.0]})
+    table = pd.concat([flows_table, closed], ignore_index=True)
+    best = fl.area_destinations(table, "E01000001")
+    assert 999999 not in set(best["urn"])
+    assert 100000 in set(best[best["source"] == "observed"]["urn"])  # open school: observed replaces modelled
+    assert not ((best["urn"] == 100000) & (best["source"] == "modelled")).any()
+    assert best["share"].sum() == pytest.approx(1.0)
+    assert 999999 in set(fl.area_destinations(table, "E01000001", source="observed")["urn"])  # still there when asked for
+
+
 def test_unknown_school_and_area_suggest_close_matches(flows_table):
     with pytest.raises(UnknownSchool, match="100000"):
         fl.school_catchment(flows_table, 100009)
