@@ -120,10 +120,10 @@ def _default_catchment(flows: pd.DataFrame, urn: int, phase: str | None) -> pd.D
     return school_catchment(flows, urn, phase=phase)
 
 
-def _default_destinations(flows: pd.DataFrame, code: str, phase: str | None) -> pd.DataFrame:
+def _default_destinations(flows: pd.DataFrame, code: str, phase: str | None, closed_urns=None) -> pd.DataFrame:
     from atlaskit.flows import area_destinations
 
-    return area_destinations(flows, code, phase=phase)
+    return area_destinations(flows, code, phase=phase, closed_urns=closed_urns)
 
 
 def _store_school_directory() -> pd.DataFrame:
@@ -200,6 +200,7 @@ class AtlasApp(widgets.VBox):
         self._catchment = catchment or _default_catchment
         self._destinations = destinations or _default_destinations
         self._school_directory = school_directory
+        self._closed: set[int] | None = None
         self._outside_names: dict[int, str] | None = None
         self.data = None
         self.selected_urn: int | None = None
@@ -431,7 +432,10 @@ class AtlasApp(widgets.VBox):
         self.selected_area = code
         phase = self.phase.value
         try:
-            dest = self._destinations(self.data.flows, code, phase)
+            if self._destinations is _default_destinations:
+                dest = _default_destinations(self.data.flows, code, phase, closed_urns=self._closed_urns())
+            else:
+                dest = self._destinations(self.data.flows, code, phase)
         except (UnknownArea, KeyError, ValueError):
             dest = None
         if dest is None or len(dest) == 0:
@@ -448,6 +452,28 @@ class AtlasApp(widgets.VBox):
             self.show_message(f"{name}: the schools its children attend are listed and enlarged on the map.")
         self._draw_schools()
         self._redraw()
+        if dest is not None and len(dest):
+            # the table behind this view is now the area's list of schools
+            self.table = mapping.destinations_table(code, dest, names)
+            self.download.value = mapping.csv_download_html(self.table, f"atlas_{self.data.code}_{code}_{phase}_schools.csv",
+                                                            label="Download this area's schools (CSV)")
+
+    def _closed_urns(self) -> set[int]:
+        """URNs of closed schools (the authority's, and England's when the school directory is there)."""
+        if self._closed is None:
+            frames = [self.data.schools]
+            if self._school_directory is not None:
+                try:
+                    frames.append(self._school_directory())
+                except Exception:  # noqa: BLE001 - a nicety: the authority's own schools still count
+                    log.exception("school directory unavailable")
+            closed: set[int] = set()
+            for frame in frames:
+                if "is_open" in frame:
+                    shut = frame[frame["is_open"].fillna(True).astype(bool) == False]  # noqa: E712 - pandas mask
+                    closed.update(int(u) for u in shut["urn"])
+            self._closed = closed
+        return self._closed
 
     def _school_names(self, urns) -> dict[int, str]:
         """Name each URN: the authority's schools by name, others by name and authority (from the directory); closed ones say so."""
@@ -662,6 +688,7 @@ class AtlasApp(widgets.VBox):
     def _show_data(self, data) -> None:
         """Replace the authority shown: geometry, schools, view, picker."""
         self.data = data
+        self._closed = None
         self._clear_selection()
         self._base = mapping.base_features(data.lsoas_display)
         own = data.lsoas["in_authority"] if "in_authority" in data.lsoas else pd.Series(True, index=data.lsoas.index)

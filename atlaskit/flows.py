@@ -73,7 +73,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Literal, Mapping
+from typing import Iterable, Literal, Mapping
 
 import numpy as np
 import pandas as pd
@@ -1438,17 +1438,20 @@ def school_catchment(flows: pd.DataFrame, urn: int, source: str = "best", phase:
     return out[["lsoa11_code", "pupils", "share", "cumulative_share", "distance_km", "source"] + (["suppressed"] if "suppressed" in out else [])]
 
 
-def area_destinations(flows: pd.DataFrame, lsoa11_code: str, source: str = "best", phase: str | None = None) -> pd.DataFrame:
+def area_destinations(
+    flows: pd.DataFrame, lsoa11_code: str, source: str = "best", phase: str | None = None, closed_urns: Iterable[int] | None = None
+) -> pd.DataFrame:
     """Return the schools the children of one LSOA attend, largest flow first.
 
     Args:
         flows: the store's ``flows`` table (or part of it).
         lsoa11_code: the 2011 LSOA code (``E01000001``).
         source: ``"best"``, ``"observed"`` or ``"modelled"`` (see :func:`school_catchment`;
-            with ``best``, observed flows replace modelled ones school by school; a school
-            with observed (2015) flows but no modelled ones closed before 2019, and its
-            successor's modelled flows count those children already, so it is left out).
+            with ``best``, observed flows replace modelled ones school by school).
         phase: restrict to one phase.
+        closed_urns: schools closed since the observed flows (2015). With ``best``, their
+            observed flows are left out when they have no modelled ones: their successors'
+            modelled (2019) flows count those children already.
 
     Returns:
         ``urn, pupils, share, cumulative_share, distance_km, source`` (shares of the LSOA's pupils).
@@ -1464,9 +1467,11 @@ def area_destinations(flows: pd.DataFrame, lsoa11_code: str, source: str = "best
         rows = rows[rows["phase"] == phase]
     if source == "best":
         obs_urns = flows.loc[flows["source"] == "observed", "urn"].unique()
-        modelled_urns = flows.loc[flows["source"] == "modelled", "urn"].unique()
-        observed = (rows["source"] == "observed") & (rows["urn"].isin(modelled_urns) | (len(modelled_urns) == 0))
-        rows = rows[observed | ((rows["source"] != "observed") & ~rows["urn"].isin(obs_urns))]
+        rows = rows[(rows["source"] == "observed") | ~rows["urn"].isin(obs_urns)]
+        if closed_urns is not None:
+            modelled_urns = flows.loc[flows["source"] == "modelled", "urn"].unique()
+            gone = pd.Index(list(closed_urns)).difference(pd.Index(modelled_urns))
+            rows = rows[~((rows["source"] == "observed") & rows["urn"].isin(gone))]
     else:
         rows = _select_source(rows, source)
     out = _with_shares(rows[["urn", "pupils", "distance_km", "source"]].copy(), float(rows["pupils"].sum()))

@@ -967,6 +967,43 @@ def csv_download_html(frame: pd.DataFrame, filename: str, label: str = "Download
     )
 
 
+def destinations_table(lsoa11_code: str, destinations: pd.DataFrame, names: dict[int, str]) -> pd.DataFrame:
+    """Return the table behind an area's list of schools, safe to download.
+
+    Observed counts under 3 are blanked, with their share (which would give them away);
+    modelled values are rounded and labelled as estimates (:mod:`atlaskit.disclosure`).
+
+    Args:
+        lsoa11_code: the area (2011 LSOA code).
+        destinations: :func:`atlaskit.flows.area_destinations` (urn, pupils, share,
+            distance_km, source, optionally suppressed).
+        names: school name by URN.
+
+    Returns:
+        DataFrame lsoa11_code, urn, school_name, pupils (Int64, <NA> where suppressed),
+        count_is (``observed`` / ``estimate``), suppressed, share_pct (percent of the area's
+        pupils), distance_km (straight line, home area centroid to school).
+    """
+    from atlaskit.disclosure import check_disclosable, disclose
+
+    safe = disclose(destinations)
+    share = (100.0 * pd.to_numeric(destinations["share"], errors="coerce")).round(1).where(~safe["suppressed"].to_numpy())
+    out = pd.DataFrame(
+        {
+            "lsoa11_code": str(lsoa11_code),
+            "urn": destinations["urn"].astype("int64").to_numpy(),
+            "school_name": [names.get(int(u), "") for u in destinations["urn"]],
+            "pupils": safe["pupils"].to_numpy(),
+            "count_is": safe["label"].astype(str).to_numpy(),
+            "suppressed": safe["suppressed"].to_numpy(dtype=bool),
+            "share_pct": share.to_numpy(),
+            "distance_km": pd.to_numeric(destinations["distance_km"], errors="coerce").round(2).to_numpy(),
+        }
+    )
+    check_disclosable(out.assign(source=np.where(out["count_is"] == "observed", "observed", "modelled")))
+    return out
+
+
 # ---------------------------------------------------------------------------------------------
 # demand vs capacity (school level)
 

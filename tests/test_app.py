@@ -351,3 +351,27 @@ def test_old_code_that_split_names_the_authorities_it_became():
     app.picker.value = "E10000021"
     assert "No education authority matches" not in app.message
     assert "old code that now covers Otherham and Smallshire" in app.message
+
+
+def test_area_list_leaves_out_a_closed_school_counted_by_its_successor_and_downloads_safely():
+    """An area's observed (2015) flows to a school closed since are not listed beside its successor's
+    modelled ones; the download is the area's list, with observed counts under 3 blanked."""
+    import dataclasses
+
+    base = make_authority()
+    code = base.lsoas["lsoa11_code"].iloc[6]
+    extra = pd.DataFrame({"urn": [100099, 100098], "lsoa11_code": [code, code], "phase": "primary", "pupils": [14.0, 2.0],
+                          "source": "observed", "distance_km": [0.9, 1.1]})
+    data = dataclasses.replace(base, flows=pd.concat([base.flows, extra], ignore_index=True))
+    directory = pd.DataFrame({"urn": [100099, 100098], "school_name": ["Gone School", "Open Small School"],
+                              "authority_code": [base.code] * 2, "is_open": [False, True]})
+    app = AtlasApp(data, AUTHORITIES, loader=make_authority, resolver=lambda text: base.code, basemap=False, school_directory=lambda: directory)
+    app.phase.value = "primary"
+    app.select_area(code)
+    assert "Gone School" not in app.summary.value and "Open Small School" in app.summary.value
+    table = app.view_table()
+    assert set(table["lsoa11_code"]) == {code} and 100099 not in set(table["urn"])
+    small = table[table["urn"] == 100098].iloc[0]
+    assert pd.isna(small["pupils"]) and pd.isna(small["share_pct"]) and bool(small["suppressed"])
+    assert "Alpha Primary School" in set(table["school_name"])
+    assert "this area" in app.download.value and "_schools.csv" in app.download.value

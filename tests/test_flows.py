@@ -387,9 +387,10 @@ def test_area_destinations_best_leaves_out_schools_closed_since_the_observed_yea
     closed = pd.DataFrame({"urn": [999999], "lsoa11_code": ["E01000001"], "phase": ["secondary"], "pupils": [14.0],
                            "source": ["observed"], "distance_km": [1.5], "suppressed": [False], "school_total_pupils": [500.0]})
     table = pd.concat([flows_table, closed], ignore_index=True)
-    best = fl.area_destinations(table, "E01000001")
+    assert 999999 in set(fl.area_destinations(table, "E01000001")["urn"])  # not known to be closed: kept
+    best = fl.area_destinations(table, "E01000001", closed_urns=[999999, 100000])
     assert 999999 not in set(best["urn"])
-    assert 100000 in set(best[best["source"] == "observed"]["urn"])  # open school: observed replaces modelled
+    assert 100000 in set(best[best["source"] == "observed"]["urn"])  # has modelled flows, so open in 2019: observed replaces them
     assert not ((best["urn"] == 100000) & (best["source"] == "modelled")).any()
     assert best["share"].sum() == pytest.approx(1.0)
     assert 999999 in set(fl.area_destinations(table, "E01000001", source="observed")["urn"])  # still there when asked for
