@@ -64,7 +64,7 @@ region, the ``origin_idaci`` terms move state-school pupils from affluent LSOAs 
 children attend independent schools) to deprived ones, estimated from the flows; and the
 attraction constraint fills each school to its roll from the LSOAs its model shares point to,
 capping each LSOA at its resident children, so an area with few state places for its children
-(Kensington and Chelsea: 4,231 modelled state secondary pupils, DfE 3,115; 5,404 before) ends
+(Kensington and Chelsea: 4,200 modelled state secondary pupils, DfE 3,115; 5,404 before) ends
 with fewer state pupils. Modelled secondary pupils are 84.0% of England's resident children
 aged 11-15 (79% in London).
 """
