@@ -151,8 +151,9 @@ class AtlasApp(widgets.VBox):
             :func:`atlaskit.resolve_authority`).
         catchment: ``catchment(flows, urn, phase) -> DataFrame`` (default
             :func:`atlaskit.flows.school_catchment`).
-        destinations: ``destinations(flows, lsoa11_code, phase) -> DataFrame`` (default
-            :func:`atlaskit.flows.area_destinations`).
+        destinations: ``destinations(flows, lsoa11_code, phase, closed_urns=...) -> DataFrame``
+            (default :func:`atlaskit.flows.area_destinations`; ``closed_urns``: schools known
+            to be closed, whose 2015 flows their successors' count already).
         school_directory: ``school_directory() -> DataFrame`` (urn, school_name, authority_code,
             optionally is_open) of schools outside the authority, to name the schools an area's children attend
             across the border (default: none, so they are named by URN;
@@ -432,10 +433,7 @@ class AtlasApp(widgets.VBox):
         self.selected_area = code
         phase = self.phase.value
         try:
-            if self._destinations is _default_destinations:
-                dest = _default_destinations(self.data.flows, code, phase, closed_urns=self._closed_urns())
-            else:
-                dest = self._destinations(self.data.flows, code, phase)
+            dest = self._destinations(self.data.flows, code, phase, closed_urns=self._closed_urns())
         except (UnknownArea, KeyError, ValueError):
             dest = None
         if dest is None or len(dest) == 0:

@@ -273,7 +273,7 @@ def test_keep_alive_until_the_page_draws_the_app(app, monkeypatch):
 
 
 def test_area_outside_lists_other_authorities_schools_by_name_and_says_what_is_listed():
-    def destinations(flows, code, phase):
+    def destinations(flows, code, phase, closed_urns=None):
         return pd.DataFrame(
             {"urn": [100003, 999001, 999002], "pupils": [12.0, 6.0, 0.2], "share": [0.66, 0.33, 0.01], "cumulative_share": [0.66, 0.99, 1.0], "distance_km": [1.0, 2.0, 3.0], "source": ["observed", "modelled", "modelled"]}
         )
@@ -294,7 +294,7 @@ def test_area_outside_lists_other_authorities_schools_by_name_and_says_what_is_l
 
 
 def test_school_names_without_a_directory_are_never_bare_numbers():
-    def destinations(flows, code, phase):
+    def destinations(flows, code, phase, closed_urns=None):
         return pd.DataFrame({"urn": [999001], "pupils": [6.0], "share": [1.0], "cumulative_share": [1.0], "distance_km": [2.0], "source": ["modelled"]})
 
     app = make_app(destinations=destinations)
