@@ -12,10 +12,10 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 _LAZY = {
-    "load": "atlaskit.loaders",
-    "authorities": "atlaskit.loaders",
-    "resolve_authority": "atlaskit.loaders",
-    "AuthorityData": "atlaskit.loaders",
+    "load": "atlaskit.store.loaders",
+    "authorities": "atlaskit.store.loaders",
+    "resolve_authority": "atlaskit.store.loaders",
+    "AuthorityData": "atlaskit.store.loaders",
 }
 
 

@@ -101,7 +101,7 @@ def authorities_command(
     fmt: Format = typer.Option(Format.table, "--format", "-f", help="table (for people) or csv (for machines)."),
 ) -> None:
     """List the 153 education authorities: code, name, region, LSOAs and state-funded schools."""
-    from atlaskit.loaders import authorities
+    from atlaskit.store.loaders import authorities
 
     frame = authorities()
     columns = [c for c in ["authority_code", "authority_name", "authority_type", "region_name", "la_number", "n_lsoas", "n_schools"] if c in frame]
@@ -130,7 +130,7 @@ def schools_command(
     all_schools: bool = typer.Option(False, "--all", help="Include closed and independent schools (default: open state-funded)."),
 ) -> None:
     """List one authority's schools: URN, name, phase, type, pupils, capacity, Ofsted, location, LSOA."""
-    from atlaskit.loaders import load
+    from atlaskit.store.loaders import load
 
     data = load(code, buffer_km=0)
     schools = data.schools

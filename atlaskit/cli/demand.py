@@ -41,14 +41,14 @@ def demand_command(
     store_dir: Path = typer.Option(None, "--store", help="Store folder (default: ATLAS_STORE_DIR or ./store).", hidden=True),
 ) -> None:
     """Project primary (R-Y6) and secondary (Y7-11) pupils with 80%/95% intervals, capacity and surplus."""
-    from atlaskit import demand
+    from atlaskit.analysis import demand
     from atlaskit.errors import ModelError, UnknownAuthority
 
     if bool(authority) == all_authorities:
         raise UnknownAuthority("give one authority (atlas demand E09000007) or --all, not both or neither")
     codes = None
     if authority:
-        from atlaskit.loaders import resolve_authority
+        from atlaskit.store.loaders import resolve_authority
 
         codes = [resolve_authority(authority, store_dir)]
     la_population, scorecard = _inputs(store_dir)
@@ -75,7 +75,8 @@ def demand_command(
 
 
 def _print_areas(code: str, la_population, scorecard, years: int, fmt: Format, store_dir: Path | None) -> None:
-    from atlaskit import demand, loaders
+    from atlaskit.analysis import demand
+    from atlaskit.store import loaders
     from atlaskit.errors import ModelError
 
     data = loaders.load(code, store_dir=store_dir)
@@ -106,7 +107,7 @@ def validate_demand_command(
     store_dir: Path = typer.Option(None, "--store", help="Store folder.", hidden=True),
 ) -> None:
     """Backtest the projections against the scorecard rolls 2022/23-2024/25, beside the authorities' own forecasts."""
-    from atlaskit import demand
+    from atlaskit.analysis import demand
 
     la_population, scorecard = _inputs(store_dir)
     result = demand.backtest(la_population, scorecard)

@@ -23,7 +23,7 @@ def fetch(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
     """Download each data set's files (resumable, sha256-verified); exit 1 if any file failed."""
-    from atlaskit.fetch import fetch as run_fetch
+    from atlaskit.sources.fetch import fetch as run_fetch
 
     summary = run_fetch(data_dir, mirror=mirror or None, datasets=dataset or None, verify_only=verify_only, progress=not quiet)
     for i, line in enumerate(summary.lines()):

@@ -40,7 +40,7 @@ def _check_urn(urn: int) -> None:
     """Raise UnknownSchool with close matches when the URN is not in the store's schools."""
     from atlaskit import store
     from atlaskit.errors import UnknownSchool
-    from atlaskit.flows import _suggest
+    from atlaskit.analysis.flows import _suggest
 
     import pandas as pd
 
@@ -54,7 +54,7 @@ def _check_lsoa(code: str) -> None:
     """Raise UnknownArea with close matches when the LSOA code is not in the store."""
     from atlaskit import store
     from atlaskit.errors import UnknownArea
-    from atlaskit.flows import _suggest
+    from atlaskit.analysis.flows import _suggest
 
     import pandas as pd
 
@@ -64,7 +64,7 @@ def _check_lsoa(code: str) -> None:
 
 
 def _footer(frame, phase: Optional[Phase]) -> list[str]:
-    from atlaskit import flows as fl
+    from atlaskit.analysis import flows as fl
 
     lines = []
     if "label" in frame and (frame["label"] == "estimate").any():
@@ -89,9 +89,9 @@ def flows_command(
     """Print the pupil flows into an authority's schools (or one school's catchment, or one area's destinations)."""
     import pandas as pd
 
-    from atlaskit import flows as fl
-    from atlaskit.disclosure import check_disclosable, disclose
-    from atlaskit.loaders import resolve_authority
+    from atlaskit.analysis import flows as fl
+    from atlaskit.analysis.disclosure import check_disclosable, disclose
+    from atlaskit.store.loaders import resolve_authority
     from atlaskit import store
 
     authority = resolve_authority(code)
@@ -142,7 +142,7 @@ def validate_flows_command(
     fmt: Format = typer.Option(Format.table, "--format", help="table or csv."),
 ) -> None:
     """Cross-validate the flow models by borough on the London flows and compare cross-border shares with DfE's."""
-    from atlaskit import flows as fl
+    from atlaskit.analysis import flows as fl
     from atlaskit import store
 
     lsoas = store.read_table("lsoas", columns=None)

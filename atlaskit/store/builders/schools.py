@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from atlaskit import schools as sch
+from atlaskit.store import registers as sch
 from atlaskit.errors import StoreMissing
 from atlaskit.sources import schools as src
 

@@ -20,7 +20,7 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 
-from atlaskit import geography as geo
+from atlaskit.store import geography as geo
 from atlaskit.errors import DataFormatError
 from atlaskit.sources import deprivation, population
 from atlaskit.sources import geography as sources

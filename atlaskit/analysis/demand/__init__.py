@@ -1193,7 +1193,7 @@ def school_phase_rolls(schools: pd.DataFrame, column: str = "pupils_2019") -> pd
         DataFrame urn (text), phase, pupils: one row per school and phase it teaches with a
         known roll.
     """
-    from atlaskit.flows import phase_pupils
+    from atlaskit.analysis.flows import phase_pupils
 
     known = schools.drop_duplicates("urn")
     known = known[pd.to_numeric(known[column], errors="coerce") > 0]

@@ -707,7 +707,7 @@ def disclose_flows(flows: pd.DataFrame) -> pd.DataFrame:
         ``"12"``, ``"fewer than 3"``, ``"about 4 (estimate)"``).
     """
     try:  # the project's disclosure rules, when that module is present
-        from atlaskit.disclosure import disclose
+        from atlaskit.analysis.disclosure import disclose
     except ImportError:  # pragma: no cover - same rule, applied here
         disclose = None
     out = flows.copy()
@@ -984,7 +984,7 @@ def destinations_table(lsoa11_code: str, destinations: pd.DataFrame, names: dict
         count_is (``observed`` / ``estimate``), suppressed, share_pct (percent of the area's
         pupils), distance_km (straight line, home area centroid to school).
     """
-    from atlaskit.disclosure import check_disclosable, disclose
+    from atlaskit.analysis.disclosure import check_disclosable, disclose
 
     safe = disclose(destinations)
     share = (100.0 * pd.to_numeric(destinations["share"], errors="coerce")).round(1).where(~safe["suppressed"].to_numpy())

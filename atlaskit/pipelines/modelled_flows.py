@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from atlaskit import flows as fl
+from atlaskit.analysis import flows as fl
 from atlaskit.errors import StoreMissing
 
 FLOW_COLUMNS = ["urn", "lsoa11_code", "phase", "pupils", "source", "distance_km", "suppressed", "school_total_pupils"]

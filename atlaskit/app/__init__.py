@@ -115,13 +115,13 @@ def _guarded(method: Callable) -> Callable:
 
 
 def _default_catchment(flows: pd.DataFrame, urn: int, phase: str | None) -> pd.DataFrame:
-    from atlaskit.flows import school_catchment
+    from atlaskit.analysis.flows import school_catchment
 
     return school_catchment(flows, urn, phase=phase)
 
 
 def _default_destinations(flows: pd.DataFrame, code: str, phase: str | None, closed_urns=None) -> pd.DataFrame:
-    from atlaskit.flows import area_destinations
+    from atlaskit.analysis.flows import area_destinations
 
     return area_destinations(flows, code, phase=phase, closed_urns=closed_urns)
 

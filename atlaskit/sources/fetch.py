@@ -382,7 +382,7 @@ def write_manifest(data_dir: Path) -> Path | None:
     Raises:
         OSError: the folder is not writable.
     """
-    source = Path(__file__).with_name("sources") / "manifest.csv"
+    source = Path(__file__).with_name("manifest.csv")
     content = source.read_bytes()
     target = Path(data_dir) / "MANIFEST.csv"
     if target.is_file() and target.read_bytes() == content:

@@ -109,13 +109,13 @@ BuildStep = Callable[[Path, dict], dict]
 #: Build steps in order: (name, "module:function"). Each takes (data_dir, tables built so far)
 #: and returns new tables by name. Imported lazily so a missing step's module names itself.
 BUILD_STEPS: list[tuple[str, str]] = [
-    ("geography", "atlaskit.builders.geography:build"),
-    ("schools", "atlaskit.builders.schools:build"),
-    ("planning", "atlaskit.builders.planning:build"),
-    ("summary", "atlaskit.builders.summary:build"),
-    ("observed flows", "atlaskit.builders.observed_flows:build"),
-    ("modelled flows", "atlaskit.builders.modelled_flows:build"),
-    ("finalise flows", "atlaskit.builders.summary:finalise_flows"),
+    ("geography", "atlaskit.store.builders.geography:build"),
+    ("schools", "atlaskit.store.builders.schools:build"),
+    ("planning", "atlaskit.store.builders.planning:build"),
+    ("summary", "atlaskit.store.builders.summary:build"),
+    ("observed flows", "atlaskit.store.builders.observed_flows:build"),
+    ("modelled flows", "atlaskit.pipelines.modelled_flows:build"),
+    ("finalise flows", "atlaskit.store.builders.summary:finalise_flows"),
 ]
 
 #: Rows per row group where it differs from 1,000: loading one authority also reads its neighbouring

@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 if TYPE_CHECKING:
-    from atlaskit.demand import DemandResult
+    from atlaskit.analysis.demand import DemandResult
 
 __all__ = [
     "Block",
@@ -90,7 +90,7 @@ _DPI = 96
 
 def _phase_ages(phase: str) -> tuple[int, int]:
     try:
-        from atlaskit.demand import PHASE_AGES
+        from atlaskit.analysis.demand import PHASE_AGES
     except ImportError:
         PHASE_AGES = _FALLBACK_PHASE_AGES
     if phase not in PHASE_AGES:
@@ -255,7 +255,7 @@ def display_counts(values: pd.Series | Sequence[float], observed: bool = True) -
         A Series of strings (``"1,234"``, ``"<3"``, ``""`` for missing).
     """
     try:
-        from atlaskit.disclosure import THRESHOLD as threshold
+        from atlaskit.analysis.disclosure import THRESHOLD as threshold
     except ImportError:  # pragma: no cover - the module ships with atlaskit
         threshold = DISCLOSURE_MIN
     series = pd.Series(values, dtype="float64")
@@ -340,7 +340,8 @@ def prepare(
         UnknownAuthority: the code matches no authority.
         StoreMissing: the store has not been built.
     """
-    from atlaskit import loaders, store
+    from atlaskit.store import loaders
+    from atlaskit import store
 
     _phase_ages(phase)  # validates the phase
     data = loaders.load(authority, buffer_km=buffer_km, store_dir=store_dir)
@@ -681,7 +682,7 @@ def catchment_lsoas(flows: pd.DataFrame, urns: Sequence[int], phase: str, share:
         ``urn, lsoa11_code, pupils, share`` (share of the school's pupils), one row per school
         and LSOA in its catchment.
     """
-    from atlaskit.flows import school_catchment
+    from atlaskit.analysis.flows import school_catchment
 
     parts = []
     for urn in urns:
@@ -755,7 +756,7 @@ def catchment_map(lsoas, schools, boundary, catchments: pd.DataFrame, title: str
 def _operating_margins() -> tuple[float, ...]:
     """The DfE's operating margins (percent of places kept spare): 2% and 5%."""
     try:
-        from atlaskit.demand import OPERATING_MARGINS_PCT
+        from atlaskit.analysis.demand import OPERATING_MARGINS_PCT
     except ImportError:  # pragma: no cover - demand ships with atlaskit
         return (2.0, 5.0)
     return tuple(OPERATING_MARGINS_PCT)
@@ -892,7 +893,7 @@ def _modelled_cross_border(ctx: ReportContext) -> pd.DataFrame | None:
     flows = getattr(data, "flows", None)
     if flows is None or flows.empty or "source" not in flows:
         return None
-    from atlaskit.flows import cross_border_summary
+    from atlaskit.analysis.flows import cross_border_summary
 
     modelled = flows[(flows["source"] == "modelled") & (flows["phase"] == ctx.phase)]
     if modelled.empty:
@@ -998,7 +999,7 @@ def catchments_section(ctx: ReportContext) -> Block:
 def _projection(ctx: ReportContext) -> tuple[pd.DataFrame, list[str]]:
     """Project the authority's pupils (both phases) with :func:`atlaskit.demand.project_demand`; cached on the context."""
     if "projection" not in ctx.cache:
-        from atlaskit import demand
+        from atlaskit.analysis import demand
 
         scorecard = ctx.tables.get("scorecard")
         population = ctx.tables.get("la_population")
@@ -1226,7 +1227,7 @@ def planning_area_projection(ctx: ReportContext) -> DemandResult:
             phase, or no authority projection (the message says which).
     """
     if "small_areas" not in ctx.cache:
-        from atlaskit import demand
+        from atlaskit.analysis import demand
 
         data = ctx.data
         population = ctx.tables.get("la_population")

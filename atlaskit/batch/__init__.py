@@ -371,7 +371,7 @@ def _default_load_parameters(path: Path) -> dict:
 def _store_names() -> dict[str, str]:
     """Authority names by code from the store (for failures whose parameter file could not be read), or {}."""
     try:
-        from atlaskit.loaders import authorities
+        from atlaskit.store.loaders import authorities
 
         table = authorities()
         return dict(zip(table["authority_code"], table["authority_name"]))
