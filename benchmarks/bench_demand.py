@@ -15,7 +15,7 @@ import time
 import numpy as np
 import pandas as pd
 
-from atlaskit import demand as d
+from atlaskit.analysis import demand as d
 from atlaskit import store
 
 

@@ -39,7 +39,7 @@ def main() -> None:
 
     import geopandas as gpd
 
-    from atlaskit import flows as fl
+    from atlaskit.analysis import flows as fl
     from atlaskit import store
 
     t0 = time.perf_counter()

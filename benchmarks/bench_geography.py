@@ -22,8 +22,8 @@ import pandas as pd
 import shapely
 
 from atlaskit import config
-from atlaskit import geography as geo
-from atlaskit.builders import geography as builder
+from atlaskit.store import geography as geo
+from atlaskit.store.builders import geography as builder
 from atlaskit.sources import geography as sources
 
 

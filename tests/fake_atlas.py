@@ -12,7 +12,7 @@ import pandas as pd
 from shapely.geometry import Point, box
 
 from atlaskit.errors import UnknownAuthority
-from atlaskit.loaders import AuthorityData
+from atlaskit.store.loaders import AuthorityData
 
 X0, Y0, SIDE = 528000.0, 182000.0, 500.0
 

@@ -94,7 +94,7 @@ def test_unknown_authority_suggests_close_matches(store, bad):
 
 @pytest.mark.integration
 def test_old_codes_resolve(store):
-    from atlaskit.loaders import resolve_authority
+    from atlaskit.store.loaders import resolve_authority
     from atlaskit.errors import UnknownAuthority
 
     assert resolve_authority("camden") == "E09000007"

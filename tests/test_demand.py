@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from atlaskit import demand as d
+from atlaskit.analysis import demand as d
 from atlaskit.errors import ModelError
 
 AGES = 91
@@ -316,7 +316,7 @@ def test_unknown_authority_requested_is_named():
 
 def test_reorganised_authorities_get_population_through_the_district_mapping():
     """North/West Northamptonshire from Northamptonshire's districts, Cumberland/Westmorland and Furness from Cumbria's."""
-    from atlaskit.geography import la_population_by_authority
+    from atlaskit.store.geography import la_population_by_authority
 
     districts = {
         "E07000150": "E06000061", "E07000153": "E06000061",  # Corby, Kettering -> North Northamptonshire
@@ -345,7 +345,7 @@ def test_reorganised_authorities_get_population_through_the_district_mapping():
 
 
 def test_scorecard_retired_and_split_codes_through_the_code_mapping():
-    from atlaskit.builders.planning import current_codes
+    from atlaskit.store.builders.planning import current_codes
     from atlaskit.errors import DataFormatError
 
     codes = pd.DataFrame(
@@ -630,7 +630,7 @@ def test_small_area_demand_prefers_observed_flows_and_adds_up():
 
 
 def test_school_phase_rolls_leave_out_nursery_and_sixth_form():
-    from atlaskit import flows
+    from atlaskit.analysis import flows
 
     schools = pd.DataFrame({"urn": [1, 2, 3, 4], "pupils_2019": [620.0, 450.0, 1110.0, np.nan],
                             "age_low": [11, 3, 4, 4], "age_high": [18, 11, 16, 11],
@@ -643,7 +643,7 @@ def test_school_phase_rolls_leave_out_nursery_and_sixth_form():
 
 
 def test_small_area_demand_scales_each_phase_to_its_2019_pupils_and_floors_places():
-    from atlaskit import flows as fl
+    from atlaskit.analysis import flows as fl
 
     pop = growing_authority("E06000001")
     lsoas = two_lsoas()

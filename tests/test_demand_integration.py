@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from atlaskit import demand as d
+from atlaskit.analysis import demand as d
 
 pytestmark = pytest.mark.integration
 
@@ -154,7 +154,7 @@ def test_cli_demand_needs_one_authority_or_all(store):
 
 def test_small_area_chain_on_real_schools(inputs, store):
     """The LSOA -> school -> planning area chain on Kent's real schools, with each school's 2019 roll as one flow from its own LSOA."""
-    from atlaskit import loaders
+    from atlaskit.store import loaders
 
     data = loaders.load("E10000016", store_dir=store)
     schools = data.schools[data.schools["phase"].isin(["primary", "secondary"]) & data.schools["lsoa11_code"].notna() & (data.schools["pupils_2019"] > 0)]
@@ -190,7 +190,7 @@ def test_small_area_chain_on_real_schools(inputs, store):
 def test_small_areas_grow_as_the_authority_projection(inputs, store, code):
     """Camden (inner London: children growing 3-4% a year in the mid-2019/2020 estimates) and Kent:
     the planning areas add up to the authority projection every year, so they grow alike."""
-    from atlaskit import loaders
+    from atlaskit.store import loaders
 
     la_population, scorecard = inputs
     data = loaders.load(code, store_dir=store)
@@ -214,7 +214,7 @@ def test_small_areas_grow_as_the_authority_projection(inputs, store, code):
 
 
 def test_cli_areas_add_up_to_the_authority_projection(store, inputs, capsys):
-    from atlaskit import loaders
+    from atlaskit.store import loaders
     from atlaskit.cli import main
 
     if loaders.load("E09000007", store_dir=store).flows.empty:

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from atlaskit.builders.planning import build, scorecard_table
+from atlaskit.store.builders.planning import build, scorecard_table
 from atlaskit.errors import DataFormatError
 from atlaskit.sources.planning import KEY_COLUMNS, parse_scorecard, read_scorecard, read_scorecard_metadata
 

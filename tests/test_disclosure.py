@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from atlaskit.disclosure import THRESHOLD, DisclosureError, check_disclosable, disclose, format_count, totals_before_suppression
+from atlaskit.analysis.disclosure import THRESHOLD, DisclosureError, check_disclosable, disclose, format_count, totals_before_suppression
 
 rows = st.lists(
     st.tuples(st.integers(1, 4), st.one_of(st.integers(0, 40).map(float), st.floats(0, 40)), st.sampled_from(["observed", "modelled"])),

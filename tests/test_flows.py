@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from atlaskit import flows as fl
+from atlaskit.analysis import flows as fl
 from atlaskit.errors import ModelError, UnknownArea, UnknownSchool
 
 

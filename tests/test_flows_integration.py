@@ -41,7 +41,7 @@ def test_read_cross_border(data_dir):
 
 
 def test_observed_flows_build_keeps_totals(data_dir):
-    from atlaskit.builders.observed_flows import build
+    from atlaskit.store.builders.observed_flows import build
 
     tables = build(data_dir, {})
     observed = tables["observed_flows"]
@@ -60,7 +60,7 @@ def flows_table(store):
 
 
 def test_store_flows_table(store, flows_table):
-    from atlaskit import flows as fl
+    from atlaskit.analysis import flows as fl
     from atlaskit import store as st
 
     assert {"urn", "lsoa11_code", "phase", "pupils", "source", "distance_km"} <= set(flows_table.columns)
@@ -129,7 +129,7 @@ def test_cli_unknown_school_and_lsoa_suggest_matches(store):
 
 def test_reduced_validation_beats_baselines(store):
     """A reduced `atlas validate flows`: two borough folds, the plain gravity model and the full choice model."""
-    from atlaskit import flows as fl
+    from atlaskit.analysis import flows as fl
     from atlaskit import store as st
 
     models = (fl.VALIDATION_MODELS[0], fl.VALIDATION_MODELS[-1])
@@ -168,7 +168,7 @@ def test_flows_notebook_runs(store, tmp_path):
 
 
 def test_cli_validate_flows_prints_the_table(store, monkeypatch):
-    from atlaskit import flows as fl
+    from atlaskit.analysis import flows as fl
 
     monkeypatch.setattr(fl, "VALIDATION_MODELS", fl.VALIDATION_MODELS[:1])
     code, out = _run_cli(["validate", "flows", "--folds", "1"])
@@ -179,7 +179,7 @@ def test_cli_validate_flows_prints_the_table(store, monkeypatch):
 
 def test_calibration_uses_published_2015_totals_for_schools_without_a_registered_roll(store):
     """Observed schools that closed or changed URN before the registers (no 2015 roll there) still compete and are scored."""
-    from atlaskit import flows as fl
+    from atlaskit.analysis import flows as fl
     from atlaskit import store as st
 
     schools = st.read_table("schools")
@@ -197,7 +197,7 @@ def test_calibration_uses_published_2015_totals_for_schools_without_a_registered
 def test_store_model_meets_the_validation_targets(store):
     """The issue's targets for the store's model: out-of-sample CPC >= 0.60 over all 21 borough folds,
     and each inner London authority's cross-border share within 5 points of DfE's (about a minute)."""
-    from atlaskit import flows as fl
+    from atlaskit.analysis import flows as fl
     from atlaskit import store as st
 
     model = next(m for m in fl.VALIDATION_MODELS if (m[1], m[2]) == (fl.FINAL_FEATURES, fl.FINAL_CONSTRAINT))

@@ -9,7 +9,7 @@ import pytest
 import shapely
 from shapely.geometry import Polygon, box
 
-from atlaskit import geography as geo
+from atlaskit.store import geography as geo
 from atlaskit.errors import AtlasError, DataFormatError, UnknownAuthority
 
 # --- a miniature England holding every reorganisation since 2019 ------------------------------
@@ -312,7 +312,7 @@ def test_la_population_sums_districts_into_counties_and_maps_retired_codes():
 
 
 def test_build_joins_refuse_to_drop_lsoas():
-    from atlaskit.builders.geography import _check_lookup, _join_all
+    from atlaskit.store.builders.geography import _check_lookup, _join_all
 
     left = pd.DataFrame({"lsoa11_code": ["E01000001", "E01000002"], "district_code": ["E09000001"] * 2, "authority_code": ["E09000001"] * 2, "region_code": ["E12000007"] * 2})
     with pytest.raises(DataFormatError, match="E01000002"):

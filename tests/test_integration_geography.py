@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 import shapely
 
-from atlaskit import geography as geo
+from atlaskit.store import geography as geo
 from atlaskit.sources import deprivation, population
 from atlaskit.store import read_table
 
@@ -178,7 +178,7 @@ def test_display_geometries_are_valid_after_rounding(store):
 
 
 def test_tables_have_the_documented_columns(store):
-    from atlaskit.builders.geography import LSOA_COLUMNS
+    from atlaskit.store.builders.geography import LSOA_COLUMNS
 
     assert read_table("lsoas", store_dir=store).columns.tolist() == LSOA_COLUMNS
     documented = {

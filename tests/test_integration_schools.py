@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import shapely
 
-from atlaskit import schools as sch
+from atlaskit.store import registers as sch
 from atlaskit import store as st
 from atlaskit.sources import schools as src
 

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from shapely.geometry import box
 
-from atlaskit import schools as sch
+from atlaskit.store import registers as sch
 from atlaskit.errors import DataFormatError
 
 S = lambda values: pd.Series(values, dtype="string")  # noqa: E731

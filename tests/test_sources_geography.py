@@ -372,7 +372,7 @@ def _mini_data_folder(base: Path) -> None:
 
 
 def test_build_on_a_miniature_data_folder(data):
-    from atlaskit.builders.geography import LSOA_COLUMNS, build
+    from atlaskit.store.builders.geography import LSOA_COLUMNS, build
 
     _mini_data_folder(data)
     tables = build(data, {})

@@ -25,7 +25,7 @@ def camden(store):
 
 def _area_sending_children_out(data) -> str:
     """An LSOA of the authority whose secondary pupils include some at another authority's school."""
-    from atlaskit.flows import area_destinations
+    from atlaskit.analysis.flows import area_destinations
 
     local = set(data.schools["urn"].astype(int))
     own = data.lsoas.loc[data.lsoas["in_authority"].fillna(False).astype(bool), "lsoa11_code"].astype(str)

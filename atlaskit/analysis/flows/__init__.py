@@ -1141,6 +1141,30 @@ def school_predictions(system: FlowSystem, flows: np.ndarray, observed: Observed
     return origin, school_pos, pred
 
 
+def cell_measures(observed: np.ndarray, modelled: np.ndarray) -> dict[str, float]:
+    """Return the goodness of fit of modelled against observed flow cells (the same cells, in the same order).
+
+    Args:
+        observed: pupils per cell (school x LSOA), published; 0 where a modelled cell was not published.
+        modelled: modelled pupils per cell, aligned with ``observed``.
+
+    Returns:
+        ``cpc`` (Common Part of Commuters, 2 sum min / (sum observed + sum modelled); 1 = identical),
+        ``srmse`` (standardised root mean square error; 0 = perfect) and ``r_squared`` (of cell counts).
+        NaN where there are no cells.
+    """
+    obs = np.asarray(observed, dtype="float64")
+    prd = np.asarray(modelled, dtype="float64")
+    n_cells = len(obs)
+    if n_cells == 0 or obs.sum() + prd.sum() == 0:
+        return {"cpc": float("nan"), "srmse": float("nan"), "r_squared": float("nan")}
+    cpc = 2 * np.minimum(obs, prd).sum() / (obs.sum() + prd.sum())
+    srmse = np.sqrt(np.sum((obs - prd) ** 2) / n_cells) / (obs.sum() / n_cells) if obs.sum() > 0 else float("nan")
+    spread = np.sum((obs - obs.mean()) ** 2)
+    r2 = 1 - np.sum((obs - prd) ** 2) / spread if spread > 0 else float("nan")
+    return {"cpc": float(cpc), "srmse": float(srmse), "r_squared": float(r2)}
+
+
 def validation_measures(system: FlowSystem, flows: np.ndarray, observed: ObservedCells, top_n: int = 20) -> dict[str, float]:
     """Compare modelled with observed flows for the observed schools (each school's flows scaled to its total).
 
@@ -1166,10 +1190,7 @@ def validation_measures(system: FlowSystem, flows: np.ndarray, observed: Observe
     both = pd.concat([key_obs.rename("obs"), key_pred.rename("pred")], axis=1).fillna(0.0)
     obs = both["obs"].to_numpy()
     prd = both["pred"].to_numpy()
-    cpc = 2 * np.minimum(obs, prd).sum() / (obs.sum() + prd.sum())
-    n_cells = len(both)
-    srmse = np.sqrt(np.sum((obs - prd) ** 2) / n_cells) / (obs.sum() / n_cells)
-    r2 = 1 - np.sum((obs - prd) ** 2) / np.sum((obs - obs.mean()) ** 2)
+    measures = cell_measures(obs, prd)
     both["rank"] = both["pred"].where(both["pred"] > 0).groupby(level=0).rank(ascending=False, method="first")
     top = float(both.loc[both["rank"] <= top_n, "obs"].sum() / max(obs.sum(), 1e-12))
     dist = system.distance_km
@@ -1179,9 +1200,7 @@ def validation_measures(system: FlowSystem, flows: np.ndarray, observed: Observe
     is_obs[observed.schools] = 1
     mask = is_obs[system.col] > 0
     return {
-        "cpc": float(cpc),
-        "srmse": float(srmse),
-        "r_squared": float(r2),
+        **measures,
         "top_n_share": top,
         "mean_trip_km_observed": float(np.average(d_obs, weights=observed.cell_pupils)),
         "mean_trip_km_modelled": float(np.average(dist[mask], weights=flows[mask])) if flows[mask].sum() > 0 else float("nan"),
