@@ -9,7 +9,6 @@ import pandas as pd
 from atlaskit.analysis.demand import academic_year, academic_year_end
 from atlaskit.vocabulary import OPERATING_MARGINS_PCT
 
-__all__ = ["projection_chart", "thousands_formatter"]
 
 #: Resolution of a new chart (dots per inch) and its size (inches).
 _DPI = 96

@@ -13,7 +13,7 @@ Submodules:
   the DfE's operating margins.
 - ``intervals``: hindcast errors, the bias term and prediction intervals.
 - ``projection``: :class:`DemandResult` and the cohort projection from a jump-off roll.
-- ``backtest``: the backtest against the rolls 2022/23-2024/25, its summary and targets.
+- ``backtesting``: the backtest against the rolls 2022/23-2024/25, its summary and targets.
 - ``authority``: :func:`project_demand`, the whole job per authority (projection, backtest years, places).
 - ``small_areas``: LSOA children -> schools (through the flows) -> planning areas, constrained
   to the authority projection.
@@ -22,7 +22,7 @@ Submodules:
 from __future__ import annotations
 
 from atlaskit.analysis.demand.authority import project_demand
-from atlaskit.analysis.demand.backtest import (
+from atlaskit.analysis.demand.backtesting import (
     BACKTEST_ORIGINS,
     COVERAGE_80_TARGET_PCT,
     EARLIEST_ORIGIN,

@@ -5,13 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from atlaskit.analysis.demand.backtest import EARLIEST_ORIGIN, backtest
+from atlaskit.analysis.demand.backtesting import EARLIEST_ORIGIN, backtest
 from atlaskit.analysis.demand.capacity import add_capacity, phase_places_from_scorecard, rolls_from_scorecard
 from atlaskit.analysis.demand.intervals import calibrate_intervals
 from atlaskit.analysis.demand.projection import DemandResult, project_rolls
 from atlaskit.analysis.problems import Problem, ProblemKind
 
-__all__ = ["project_demand"]
 
 #: Columns of :func:`project_demand`'s table, in order.
 _COLUMNS = ["authority_code", "phase", "academic_year", "kind", "origin", "horizon", "pupils", "pupils_lower_80", "pupils_upper_80",

@@ -16,16 +16,6 @@ from atlaskit.analysis import flows
 from atlaskit.analysis.demand.population import academic_year_end
 from atlaskit.vocabulary import OPERATING_MARGINS_PCT, PHASES
 
-__all__ = [
-    "rolls_from_scorecard",
-    "phase_places_from_scorecard",
-    "latest_capacity",
-    "spare_places",
-    "add_capacity",
-    "school_phase_rolls",
-    "school_phase_places",
-]
-
 
 def rolls_from_scorecard(scorecard: pd.DataFrame) -> pd.DataFrame:
     """Return the pupils on roll per authority, phase and academic year known from the scorecard.

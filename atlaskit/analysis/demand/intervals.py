@@ -13,16 +13,6 @@ from atlaskit.analysis.demand.population import _population_path, academic_year_
 from atlaskit.errors import ModelError
 from atlaskit.vocabulary import PHASES
 
-__all__ = [
-    "INTERVAL_POWER",
-    "DEFAULT_ERROR_POWER",
-    "ERROR_POWER_BOUNDS",
-    "MIN_ERRORS",
-    "hindcast_errors",
-    "error_power",
-    "calibrate_intervals",
-    "interval_quantiles",
-]
 
 #: Power of the horizon for interval tables without a ``power`` column (0.5: random walk).
 INTERVAL_POWER = 0.5

@@ -13,17 +13,6 @@ import pandas as pd
 from atlaskit.analysis.problems import Problem, ProblemKind
 from atlaskit.vocabulary import MIDYEAR_AGES, YOUNGER_SHARE, check_phase
 
-__all__ = [
-    "BIRTH_PARENT_AGES",
-    "academic_year",
-    "academic_year_end",
-    "population_array",
-    "cohort_ratios",
-    "birth_ratio",
-    "project_population",
-    "backcast_population",
-    "year_group_children",
-]
 
 #: Adult ages whose number drives births (the files give persons, not women by age).
 BIRTH_PARENT_AGES = (20, 44)

@@ -12,7 +12,6 @@ from atlaskit.analysis.demand.population import _population_path, academic_year,
 from atlaskit.analysis.problems import Problem, ProblemKind
 from atlaskit.vocabulary import PHASES
 
-__all__ = ["DemandResult", "project_rolls"]
 
 #: Columns of :func:`project_rolls`'s table, in order.
 _COLUMNS = ["authority_code", "phase", "academic_year", "origin", "horizon", "pupils", "pupils_lower_80", "pupils_upper_80",

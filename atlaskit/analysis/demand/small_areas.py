@@ -13,15 +13,6 @@ from atlaskit.errors import ModelError
 from atlaskit.sources.population import LSOA_AGES
 from atlaskit.vocabulary import OPERATING_MARGINS_PCT, PHASES, first_year_under_margin
 
-__all__ = [
-    "project_lsoa_children",
-    "school_demand",
-    "planning_groups",
-    "planning_area_demand",
-    "first_shortfall",
-    "small_area_demand",
-    "constrain_to_authority",
-]
 
 #: Single years of age in the lsoas table (0-18).
 _N_LSOA_AGES = len(LSOA_AGES)

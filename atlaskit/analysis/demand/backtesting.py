@@ -18,16 +18,6 @@ from atlaskit.analysis.demand.projection import DemandResult, project_rolls
 from atlaskit.analysis.problems import Problem, ProblemKind
 from atlaskit.vocabulary import PHASES
 
-__all__ = [
-    "EARLIEST_ORIGIN",
-    "MEDIAN_APE_TARGET_PCT",
-    "COVERAGE_80_TARGET_PCT",
-    "BACKTEST_ORIGINS",
-    "backtest",
-    "authority_forecast_accuracy",
-    "backtest_summary",
-    "backtest_targets",
-]
 
 #: The earliest jump-off the data allow (the first roll with ONS children by age beside it):
 #: the main backtest projects from it to the published rolls 2022/23-2024/25.
