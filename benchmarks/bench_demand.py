@@ -3,7 +3,7 @@
 Run: ``.venv/bin/python benchmarks/bench_demand.py`` (needs the built store).
 
 Both paths make the same 10-year projection from each authority's latest roll (the baseline
-is checked to agree to 1e-6); the fast path is :func:`atlaskit.demand.project_rolls` (NumPy
+is checked to agree to 1e-6); the fast path is :func:`atlaskit.analysis.demand.project_rolls` (NumPy
 arrays over all authorities and ages at once). Also timed: the whole ``project_demand``
 (hindcast calibration, backtest, 10-year projection, capacity) and ``backtest`` alone.
 """
@@ -15,8 +15,10 @@ import time
 import numpy as np
 import pandas as pd
 
-from atlaskit.analysis import demand as d
 from atlaskit import store
+from atlaskit.analysis import demand as d
+from atlaskit.analysis.demand.population import _population_path
+from atlaskit.vocabulary import MIDYEAR_AGES
 
 
 def naive_projection(la_population: pd.DataFrame, rolls: pd.DataFrame, years_ahead: int, birth_index: np.ndarray) -> pd.DataFrame:
@@ -33,7 +35,7 @@ def naive_projection(la_population: pd.DataFrame, rolls: pd.DataFrame, years_ahe
         logs = np.log(ratio.iloc[:18])
         padded = pd.concat([logs.iloc[:1], logs, logs.iloc[-1:]], ignore_index=True)
         ratio.iloc[:18] = np.exp(padded.rolling(3, center=True).mean().iloc[1:-1].to_numpy())
-        for phase, (low, high) in d.PHASE_AGES.items():
+        for phase, (low, high) in MIDYEAR_AGES.items():
             mine = known[(known["authority_code"] == code) & (known["phase"] == phase)].sort_values("academic_year")
             if mine.empty:
                 continue
@@ -73,7 +75,7 @@ def main() -> None:
     rolls = d.rolls_from_scorecard(scorecard)
     intervals = d.calibrate_intervals(la_population, rolls)
     years = 10
-    pop = d._population_path(la_population, 2025 + years)
+    pop = _population_path(la_population, 2025 + years)
     fast_s, fast = best_of(3, lambda: d.project_rolls(la_population, rolls, "latest", years, intervals))
     naive_s, naive = best_of(1, lambda: naive_projection(la_population, rolls, years, pop.births))
     merged = fast.table.merge(naive, on=["authority_code", "phase", "academic_year"], suffixes=("", "_naive"))

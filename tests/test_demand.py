@@ -9,7 +9,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from atlaskit.analysis import demand as d
+from atlaskit.analysis.demand.population import _population_path
+from atlaskit.analysis.problems import ProblemKind
 from atlaskit.errors import ModelError
+from atlaskit.vocabulary import PHASES
 
 AGES = 91
 
@@ -36,7 +39,7 @@ def growing_authority(code: str = "E06000001", growth: float = 1.1) -> pd.DataFr
 
 def intervals(q10: float = -0.04, q90: float = 0.02, q025: float = -0.08, q975: float = 0.05) -> pd.DataFrame:
     return pd.DataFrame(
-        [{"phase": p, "n": 100, "horizon": 4, "q025": q025, "q10": q10, "q90": q90, "q975": q975} for p in d.PHASES]
+        [{"phase": p, "n": 100, "horizon": 4, "q025": q025, "q10": q10, "q90": q90, "q975": q975} for p in PHASES]
     )
 
 
@@ -104,17 +107,6 @@ def test_backcast_undoes_projection():
     assert np.isnan(back[-1])
 
 
-def test_roll_forward_year_groups_golden():
-    nxt = d.roll_forward_year_groups(np.array([10.0, 20.0, 30.0]), entrants=np.array(50.0), intake_ratio=0.5, progression_ratios=np.array([1.1, 0.9]))
-    np.testing.assert_allclose(nxt, [25.0, 11.0, 18.0])
-
-
-def test_split_year_groups_sums_and_follows_children():
-    groups = d.split_year_groups(np.array([700.0]), np.array([[100.0, 200.0, 400.0]]))
-    np.testing.assert_allclose(groups, [[100.0, 200.0, 400.0]])
-    assert d.split_year_groups(np.array(90.0), np.zeros(3)).sum() == pytest.approx(90.0)
-
-
 def test_tiny_authority_projection_golden():
     """100 children at each age in mid-2019, every cohort grows 10% a year; 630 primary pupils in 2018/19."""
     pop = growing_authority()
@@ -134,7 +126,7 @@ def test_tiny_authority_projection_golden():
     # at horizon 1 they shrink with the square root of the horizon
     row = table.loc["2019/20"]
     assert row["pupils_upper_95"] == pytest.approx(row["pupils"] * np.exp(0.05 * 0.5))
-    assert result.problems and all("secondary not projected" in p for p in result.problems)
+    assert result.problems and all(p.kind is ProblemKind.NOT_PROJECTED and p.phase == "secondary" for p in result.problems)
 
 
 def test_interval_quantiles_interpolate_and_scale():
@@ -170,8 +162,8 @@ def test_hindcast_errors_follow_the_children():
     pop = growing_authority()
     known = rolls([("E06000001", "secondary", "2018/19", 500.0), ("E06000001", "secondary", "2022/23", 500.0)])
     error = d.hindcast_errors(pop, known)["error"].iloc[0]
-    path = d._population_path(pop, 2023)
-    grown = d.children_of_phase(path.by_year[2023][0], "secondary") / d.children_of_phase(path.by_year[2019][0], "secondary")
+    path = _population_path(pop, 2023)
+    grown = d.year_group_children(path.by_year[2023][0], "secondary") / d.year_group_children(path.by_year[2019][0], "secondary")
     assert grown > 1.2  # the cohorts grew, the roll did not: the method projected too many
     assert error == pytest.approx(-np.log(grown))
 
@@ -203,7 +195,7 @@ def drifting_authorities(n: int = 40) -> tuple[pd.DataFrame, pd.DataFrame, np.nd
     for code, rate in zip(codes, rates):
         for label in ("2014/15", "2018/19", "2022/23", "2023/24"):
             years = d.academic_year_end(label) - 2015
-            rows += [(code, phase, label, 1000.0 * np.exp(rate * years)) for phase in d.PHASES]
+            rows += [(code, phase, label, 1000.0 * np.exp(rate * years)) for phase in PHASES]
     return pop, rolls(rows), rates
 
 
@@ -279,16 +271,6 @@ def test_zero_migration_full_participation_rolls_forward_exactly(p2019, newborns
         assert table.loc[("secondary", year), "pupils"] == pytest.approx(year_groups(12, 16, h), rel=1e-9)
 
 
-@settings(max_examples=30, deadline=None)
-@given(groups=st.lists(st.floats(0, 1e4), min_size=3, max_size=7), entrants=st.floats(0, 1e4))
-def test_year_groups_shift_exactly_with_unit_ratios(groups, entrants):
-    now = np.array(groups)
-    nxt = d.roll_forward_year_groups(now, np.array(entrants), 1.0, np.ones(len(now) - 1))
-    assert nxt[0] == entrants
-    np.testing.assert_array_equal(nxt[1:], now[:-1])
-    assert (nxt >= 0).all()
-
-
 # ---------------------------------------------------------------- missing inputs, reorganised authorities
 
 
@@ -296,7 +278,8 @@ def test_missing_roll_is_named_and_the_rest_still_run():
     pop = pd.concat([growing_authority("E06000001"), growing_authority("E06000002")])
     result = d.project_rolls(pop, rolls([("E06000001", "primary", "2018/19", 630.0)]), "2018/19", 3, intervals())
     assert set(result.table["authority_code"]) == {"E06000001"}
-    assert any("E06000002" in p and "2018/19 primary roll" in p for p in result.problems)
+    assert any(p.kind is ProblemKind.NOT_PROJECTED and (p.authority_code, p.phase, p.academic_year) == ("E06000002", "primary", "2018/19")
+               for p in result.problems)
 
 
 def test_incomplete_population_is_named_and_the_rest_still_run():
@@ -305,12 +288,12 @@ def test_incomplete_population_is_named_and_the_rest_still_run():
     bad = bad[~((bad["year"] == 2020) & (bad["age"] == 7))]
     result = d.project_rolls(pd.concat([good, bad]), rolls([(c, "primary", "2018/19", 600.0) for c in ("E06000001", "E06000002")]), "2018/19", 3, intervals())
     assert set(result.table["authority_code"]) == {"E06000001"}
-    assert any(p.startswith("E06000002") and "mid-2020" in p for p in result.problems)
+    assert any(p.kind is ProblemKind.POPULATION_INCOMPLETE and p.authority_code == "E06000002" and "mid-2020" in p.detail for p in result.problems)
 
 
 def test_unknown_authority_requested_is_named():
     result = d.project_rolls(growing_authority("E06000001"), rolls([("E06000001", "primary", "2018/19", 630.0)]), "2018/19", 2, intervals(), authorities=["E06000001", "E09999999"])
-    assert any("E09999999" in p and "no population" in p for p in result.problems)
+    assert any(p.kind is ProblemKind.NO_POPULATION and p.authority_code == "E09999999" for p in result.problems)
     assert set(result.table["authority_code"]) == {"E06000001"}
 
 
@@ -341,7 +324,7 @@ def test_reorganised_authorities_get_population_through_the_district_mapping():
     pd.testing.assert_series_equal(north.sort_index(), parts.sort_index(), check_names=False, check_dtype=False)
     result = d.project_rolls(pop, rolls([(c, "primary", "2018/19", 1000.0) for c in current]), "2018/19", 6, intervals())
     assert sorted(result.table["authority_code"].unique()) == current
-    assert result.problems and all("secondary not projected" in p for p in result.problems)
+    assert result.problems and all(p.kind is ProblemKind.NOT_PROJECTED and p.phase == "secondary" for p in result.problems)
 
 
 def test_scorecard_retired_and_split_codes_through_the_code_mapping():
@@ -499,7 +482,7 @@ def test_project_demand_names_missing_capacity(synthetic):
     scorecard = scorecard.copy()
     scorecard.loc[scorecard["authority_code"] == "E06000005", "secondary_capacity"] = np.nan
     result = d.project_demand(pop, scorecard, years_ahead=2, include_backtest=False)
-    assert any(p.startswith("E06000005: secondary capacity unknown") for p in result.problems)
+    assert any(p.kind is ProblemKind.NO_CAPACITY and (p.authority_code, p.phase) == ("E06000005", "secondary") for p in result.problems)
     assert result.table["authority_code"].nunique() == 30
 
 
@@ -607,7 +590,7 @@ def test_small_area_demand_without_flows_names_what_is_missing():
     flows = pd.DataFrame({"urn": pd.Series(dtype="string"), "lsoa11_code": pd.Series(dtype="string"), "phase": pd.Series(dtype="string"), "pupils": pd.Series(dtype=float)})
     result = d.small_area_demand(pd.DataFrame({"lsoa11_code": [], "authority_code": []}), flows, schools, growing_authority())
     assert result.table.empty
-    assert result.problems and "E06000001" in result.problems[0] and "flows" in result.problems[0]
+    assert result.problems and result.problems[0].kind is ProblemKind.NO_FLOWS and result.problems[0].authority_code == "E06000001"
 
 
 def two_lsoas() -> pd.DataFrame:
@@ -626,7 +609,7 @@ def test_small_area_demand_prefers_observed_flows_and_adds_up():
     result = d.small_area_demand(lsoas, flows, schools, pop, last_year=2022)
     base = result.table[result.table["academic_year"] == "2018/19"]
     assert base["pupils"].sum() == pytest.approx(500.0)  # the modelled 999 replaced by the observed 300; school 9 is not asked for
-    assert len(result.problems) == 1 and "not constrained to the authority projection" in result.problems[0]
+    assert len(result.problems) == 1 and result.problems[0].kind is ProblemKind.UNCONSTRAINED
 
 
 def test_school_phase_rolls_leave_out_nursery_and_sixth_form():
@@ -636,10 +619,11 @@ def test_school_phase_rolls_leave_out_nursery_and_sixth_form():
                             "age_low": [11, 3, 4, 4], "age_high": [18, 11, 16, 11],
                             "capacity_primary_2015": [np.nan, 420.0, 210.0, 210.0], "capacity_secondary_2015": [900.0, np.nan, 900.0, np.nan]})
     rolls = d.school_phase_rolls(schools).set_index(["urn", "phase"])["pupils"]
-    assert rolls[("1", "secondary")] == pytest.approx(620.0 * 5 / (5 + 2 * flows.SIXTH_FORM_YEAR_WEIGHT))
-    assert rolls[("2", "primary")] == pytest.approx(450.0 * 7 / (7 + flows.NURSERY_YEAR_WEIGHT))
-    assert rolls[("3", "primary")] == pytest.approx(210.0) and rolls[("3", "secondary")] == pytest.approx(900.0)
-    assert ("1", "primary") not in rolls.index and "4" not in rolls.index.get_level_values("urn")  # no roll, no row
+    assert rolls.index.get_level_values("urn").dtype == "int64"  # URNs stay int64
+    assert rolls[(1, "secondary")] == pytest.approx(620.0 * 5 / (5 + 2 * flows.SIXTH_FORM_YEAR_WEIGHT))
+    assert rolls[(2, "primary")] == pytest.approx(450.0 * 7 / (7 + flows.NURSERY_YEAR_WEIGHT))
+    assert rolls[(3, "primary")] == pytest.approx(210.0) and rolls[(3, "secondary")] == pytest.approx(900.0)
+    assert (1, "primary") not in rolls.index and 4 not in rolls.index.get_level_values("urn")  # no roll, no row
 
 
 def test_small_area_demand_scales_each_phase_to_its_2019_pupils_and_floors_places():
@@ -691,7 +675,7 @@ def test_constrain_to_authority_shares_out_the_authority_projection():
     pupils = pd.concat([pupils, pupils.assign(academic_year="2019/20")])
     out, notes = d.constrain_to_authority(pupils, schools, target)
     assert sorted(set(out["academic_year"])) == ["2019/20", "2024/25"]
-    assert notes and "2020/21" in notes[0]  # a year inside the table's span without a total is named
+    assert notes and notes[0].kind is ProblemKind.YEARS_DROPPED and "2020/21" in notes[0].detail  # a year inside the table's span without a total is named
 
 
 def test_constrain_to_authority_names_what_it_cannot_share_out():
@@ -705,8 +689,8 @@ def test_constrain_to_authority_names_what_it_cannot_share_out():
     assert set(out["urn"]) == {"1", "2"}
     np.testing.assert_allclose(out[out["phase"] == "primary"].sort_values("urn")["pupils"], [60.0, 20.0])
     assert (out[out["phase"] == "secondary"]["pupils"] == 0).all()
-    assert any(n.startswith("E06000002: primary small areas dropped") for n in notes)
-    assert any(n.startswith("E06000001: secondary schools project no pupils") for n in notes)
+    assert any(n.kind is ProblemKind.NO_SHARE and (n.authority_code, n.phase) == ("E06000002", "primary") and "dropped" in n.detail for n in notes)
+    assert any(n.kind is ProblemKind.NO_SHARE and (n.authority_code, n.phase) == ("E06000001", "secondary") and "no pupils" in n.detail for n in notes)
 
 
 def test_latest_capacity_takes_the_last_published_year():
@@ -717,19 +701,33 @@ def test_latest_capacity_takes_the_last_published_year():
     assert latest.loc["secondary", "academic_year"] == "2023/24"
 
 
-def test_plot_projection_draws_both_phases_with_capacity_and_margins(synthetic):
-    import matplotlib
+def test_projection_chart_draws_one_phase_with_capacity_margins_and_earlier_rolls(synthetic):
+    """The chart moved out of analysis (atlaskit.figures); it is the report's chart, with the earlier rolls optional."""
+    from atlaskit.figures import projection_chart
 
-    matplotlib.use("Agg")
     pop, scorecard = synthetic
     table = d.project_demand(pop, scorecard, years_ahead=4, authorities=["E06000001"]).table
-    figure = d.plot_projection(table, "E06000001", rolls=d.rolls_from_scorecard(scorecard))
-    axes = figure.axes
-    assert len(axes) == 2
-    labels = {line.get_label() for line in axes[0].get_lines()}
-    assert {"projected pupils", "actual pupils", "places", "places less 2% margin", "places less 5% margin", "backtest from 2018/19"} <= labels
-    actual = next(line for line in axes[0].get_lines() if line.get_label() == "actual pupils")
+    rows = table[table["phase"] == "primary"]
+    figure = projection_chart(rows, title="E06000001 primary", rolls=d.rolls_from_scorecard(scorecard))
+    axis = figure.axes[0]
+    assert len(figure.axes) == 1 and axis.get_title() == "E06000001 primary" and axis.get_ylabel() == "pupils on roll"
+    labels = {line.get_label() for line in axis.get_lines()}
+    assert {"projected pupils", "actual pupils", "places (capacity)", "places less 2% (DfE operating margin)",
+            "places less 5% (DfE operating margin)", "same method from 2018/19"} <= labels
+    assert {t.get_text() for t in figure.legends[0].get_texts()} >= {"80% interval", "95% interval"}
+    lines = {line.get_label(): line for line in axis.get_lines()}
+    np.testing.assert_allclose(lines["places less 2% (DfE operating margin)"].get_ydata(), 1100.0 * 0.98)
+    actual = lines["actual pupils"]
     assert 2015 in set(actual.get_xdata())  # the 2014/15 roll is drawn
+    np.testing.assert_allclose(actual.get_ydata()[0], 900.0)  # E06000001's own primary roll, not another's
+    # drawn into given axes: both phases side by side, one figure
+    from matplotlib.figure import Figure
+
+    both = Figure()
+    axes = both.subplots(1, 2)
+    for ax, phase in zip(axes, PHASES):
+        assert projection_chart(table[table["phase"] == phase], title=phase, ax=ax) is both
+    assert [a.get_title() for a in both.axes] == list(PHASES) and all(a.get_legend() is not None for a in axes)
 
 
 def test_secondary_capacity_counts_years_7_to_11_places_only():
@@ -739,16 +737,33 @@ def test_secondary_capacity_counts_years_7_to_11_places_only():
     scorecard["secondary_capacity"] = 1000.0
     scorecard["secondary_pupils"] = 600.0
     scorecard["secondary_unfilled_pct"] = 20.0
-    capacity = d.capacity_from_scorecard(scorecard).set_index(["phase", "academic_year"])
+    capacity = d.phase_places_from_scorecard(scorecard).set_index(["phase", "academic_year"])
     assert capacity.loc[("secondary", "2024/25"), "capacity"] == pytest.approx(750.0)
     assert capacity.loc[("secondary", "2024/25"), "published_capacity"] == 1000.0
     assert capacity.loc[("secondary", "2024/25"), "capacity_basis"] == "Y7-11 share of SecCap"
     assert capacity.loc[("primary", "2024/25"), "capacity"] == capacity.loc[("primary", "2024/25"), "published_capacity"]
     out = d.add_capacity(pd.DataFrame({"authority_code": ["E06000001"], "phase": ["secondary"], "academic_year": ["2024/25"], "pupils": [600.0]}),
-                         d.capacity_from_scorecard(scorecard))
+                         d.phase_places_from_scorecard(scorecard))
     assert out["pct_spare"].iloc[0] == pytest.approx(20.0)
     # unknown unfilled share: the published places are kept and labelled so
     scorecard.loc[scorecard["academic_year"] == "2024/25", "secondary_unfilled_pct"] = np.nan
-    capacity = d.capacity_from_scorecard(scorecard).set_index(["phase", "academic_year"])
+    capacity = d.phase_places_from_scorecard(scorecard).set_index(["phase", "academic_year"])
     assert capacity.loc[("secondary", "2024/25"), "capacity"] == 1000.0
     assert capacity.loc[("secondary", "2024/25"), "capacity_basis"] == "as published"
+
+
+def test_urns_stay_int64_through_the_small_area_chain():
+    """URNs are int64 from reading to showing: the chain matches them as they are, with no text casts."""
+    pop = growing_authority("E06000001")
+    schools = pd.DataFrame({"urn": np.array([100001, 100002], dtype="int64"), "authority_code": "E06000001", "planning_area_code": ["PA", "PA"],
+                            "easting": [0.0, 1.0], "northing": [0.0, 0.0], "capacity_primary_2015": [400.0, 400.0],
+                            "capacity_secondary_2015": [np.nan, np.nan], "capacity_2015": [400.0, 400.0]})
+    flows = pd.DataFrame({"urn": np.array([100001, 100002], dtype="int64"), "lsoa11_code": ["L1", "L2"], "phase": "primary", "pupils": [300.0, 200.0]})
+    children = d.project_lsoa_children(two_lsoas(), pop, 2022)
+    pupils = d.school_demand(flows, children)
+    assert pupils["urn"].dtype == "int64"
+    target = pd.DataFrame({"authority_code": ["E06000001"], "phase": ["primary"], "academic_year": ["2018/19"], "pupils": [1000.0]})
+    out, problems = d.constrain_to_authority(pupils, schools, target)
+    assert out["urn"].dtype == "int64" and out["pupils"].sum() == pytest.approx(1000.0) and problems == []
+    result = d.small_area_demand(two_lsoas(), flows, schools, pop, last_year=2022)
+    assert result.table[result.table["academic_year"] == "2018/19"]["capacity"].sum() == pytest.approx(800.0)

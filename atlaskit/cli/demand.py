@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from atlaskit.analysis.problems import Problem
 from atlaskit.cli import app, validate_app
 from atlaskit.cli.data import Format, print_frame
 
@@ -25,7 +26,7 @@ def _inputs(store_dir: Path | None):
     return store.cached_table("la_population", store_dir=store_dir), store.cached_table("scorecard", store_dir=store_dir)
 
 
-def _notes(problems: list[str]) -> None:
+def _notes(problems: list[Problem]) -> None:
     for problem in problems:
         typer.secho(f"note: {problem}", err=True, fg=typer.colors.YELLOW)
 
@@ -59,9 +60,9 @@ def demand_command(
         return
     result = demand.project_demand(la_population, scorecard, years_ahead=years, authorities=codes, include_backtest=backtest_years)
     table = result.table
-    problems = result.problems if codes is None else [p for p in result.problems if any(c in p for c in codes)]
+    problems = result.problems if codes is None else [p for p in result.problems if p.authority_code in codes or set(p.related_codes) & set(codes)]
     if table.empty:
-        raise ModelError(f"no projection for {', '.join(codes or ['any authority'])}: " + ("; ".join(problems) or "no inputs"))
+        raise ModelError(f"no projection for {', '.join(codes or ['any authority'])}: " + ("; ".join(map(str, problems)) or "no inputs"))
     _notes(problems)
     if fmt == Format.csv:
         out = table[CSV_COLUMNS].copy()
@@ -88,7 +89,7 @@ def _print_areas(code: str, la_population, scorecard, years: int, fmt: Format, s
     )
     _notes(result.problems)
     if result.table.empty:
-        raise ModelError(f"{code}: no small-area projection: " + "; ".join(result.problems))
+        raise ModelError(f"{code}: no small-area projection: " + "; ".join(map(str, result.problems)))
     if fmt == Format.csv:
         print_frame(result.table.round(2), fmt)
         return
