@@ -565,3 +565,51 @@ def test_balance_with_edge_schools_converges():
     inflow = np.bincount(system.col.ravel(), weights=flows.ravel(), minlength=3)
     rest = 300.0 - inflow[2]
     np.testing.assert_allclose(inflow[:2], [rest / 3, 2 * rest / 3], rtol=1e-6)
+
+
+# --- one vocabulary, typed problems, int64 URNs (issue 13) ------------------------------------------
+
+
+def test_phase_origins_count_children_as_the_vocabulary_does():
+    from atlaskit.vocabulary import children_of_phase
+
+    ages = {f"age_{a}_2019": [float(a), np.nan] for a in range(0, 19)}
+    lsoas = pd.DataFrame({"lsoa11_code": ["E01000001", "E01000002"], "authority_code": "E09000001", "region_code": "E12000007",
+                          "easting": [0.0, 1.0], "northing": [0.0, 1.0], **ages})  # fmt: skip
+    for phase in ("primary", "secondary"):
+        origins = fl.phase_origins(lsoas, phase)
+        np.testing.assert_allclose(origins["children"], children_of_phase(lsoas, phase).fillna(0.0))
+    assert fl.phase_origins(lsoas, "primary")["children"].iloc[0] == sum(range(4, 11))  # census ages 4-10
+    with pytest.raises(ModelError):
+        fl.phase_origins(lsoas, "nursery")
+
+
+def test_schools_open_in_returns_int64_urns():
+    schools = pd.DataFrame({"urn": np.array([100001, 100002, 100003], dtype="int64"),
+                            "open_date": pd.to_datetime(["2010-09-01", "2016-09-01", None]),
+                            "close_date": pd.to_datetime([None, None, "2014-08-31"])})  # fmt: skip
+    urns = fl.schools_open_in(schools, "2015-01-15")
+    assert urns.dtype == np.int64 and urns.tolist() == [100001]
+
+
+def test_observed_schools_left_out_are_typed_problems():
+    from atlaskit.analysis.problems import ProblemKind
+    from atlaskit.pipelines.validation import _not_modelled_problems
+
+    schools = pd.DataFrame({"urn": [1, 2, 3, 4], "phase": ["special", "special", "pru", "secondary"]})
+    problems = _not_modelled_problems(schools, (1, 2, 3, 4, 5))
+    assert all(p.kind is ProblemKind.NOT_MODELLED and p.phase == "secondary" for p in problems)
+    assert sorted(p.count for p in problems) == [1, 2, 2]  # one pru, two special, two others (4 is located elsewhere, 5 not in the store)
+    other = next(p for p in problems if "URN" in p.detail)
+    assert "4, 5" in other.detail and "not modelled" in str(other)
+    assert _not_modelled_problems(schools, ()) == ()
+
+
+def test_unlocated_schools_are_typed_problems():
+    from atlaskit.analysis.problems import ProblemKind
+    from atlaskit.pipelines.england_flows import _unlocated_problem
+
+    lost = pd.DataFrame({"urn": [100001, 100002], "school_name": ["A", "B"], "authority_code": "E09000001", "pupils": [100.0, 20.0]})
+    problem = _unlocated_problem("primary", lost)
+    assert (problem.kind, problem.phase, problem.count, problem.pupils) == (ProblemKind.NOT_MODELLED, "primary", 2, 120.0)
+    assert "100001, 100002" in problem.detail
