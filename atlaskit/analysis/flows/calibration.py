@@ -26,17 +26,6 @@ from atlaskit.analysis.flows.observed import ObservedCells, align_observed
 from atlaskit.analysis.flows.system import GRAVITY_FEATURES, K_NEAREST, FlowSystem, build_system
 from atlaskit.errors import ModelError
 
-__all__ = [
-    "CostFunc",
-    "CALIBRATION_RADIUS_KM",
-    "CALIBRATION_DATE",
-    "fit_model",
-    "fit_gravity",
-    "cross_validate",
-    "calibrate_decay_to_trip_length",
-    "interior_schools",
-    "calibration_system",
-]
 
 #: Cost function of plain gravity: ``exp`` (exp(-beta d)) or ``pow`` (d^-beta).
 CostFunc = Literal["exp", "pow"]
@@ -194,6 +183,9 @@ def fit_gravity(system: FlowSystem, observed: ObservedCells, cost_func: CostFunc
 
     Returns:
         A :class:`FitResult` named like ``"production-constrained gravity, exp"``.
+
+    Raises:
+        ModelError: for another cost function, or as :func:`fit_model`.
     """
     if cost_func not in GRAVITY_FEATURES:
         raise ModelError(f"cost_func must be 'exp' or 'pow', not {cost_func!r}")
@@ -323,13 +315,18 @@ def calibration_system(lsoas: pd.DataFrame, schools: pd.DataFrame, observed_flow
     Args:
         lsoas, schools, observed_flows: store tables.
         k: candidate schools per LSOA.
-        radius_km: origins within this distance of an observed school are included.
+        radius_km: origins within this distance (km) of an observed school are included; schools
+            within ``radius_km - 5`` km of one are balanced or filled (:func:`interior_schools`).
 
     Returns:
-        ``(system, observed cells)``; destinations are the schools with a 2015 roll (open then),
-        sized by their 2015 pupils aged 11-15 (an observed school without a 2015 roll in the
-        registers, having closed or changed URN since, takes its published January 2015 total);
-        origins' children are the 2015 estimates of :func:`secondary_children_2015`.
+        ``(system, observed cells)``; destinations are the state-funded mainstream secondary
+        schools open on :data:`CALIBRATION_DATE` and every observed school, sized by their 2015
+        pupils aged 11-15 (an observed school without a 2015 roll in the registers, having closed
+        or changed URN since, takes its published January 2015 total); origins' children are the
+        2015 estimates of :func:`~atlaskit.analysis.flows.inputs.secondary_children_2015`.
+
+    Raises:
+        ModelError: when none of the observed schools is located, or an input lacks a column.
     """
     from scipy.spatial import cKDTree
 

@@ -13,21 +13,6 @@ import pandas as pd
 from atlaskit.errors import ModelError
 from atlaskit.vocabulary import CENSUS_AGES, URN_DTYPE, check_phase, children_of_phase, is_open_state_funded
 
-__all__ = [
-    "NTS_PRIMARY_TO_SECONDARY_TRIP_RATIO",
-    "PRIMARY_ASSUMPTION",
-    "SIXTH_FORM_YEAR_WEIGHT",
-    "NURSERY_YEAR_WEIGHT",
-    "FULL_SCHOOL_FILL_RATE",
-    "EXCLUDED_PHASES",
-    "phase_pupils",
-    "participation_share",
-    "phase_origins",
-    "phase_destinations",
-    "with_participation",
-    "schools_open_in",
-    "secondary_children_2015",
-]
 
 #: Ratio of the mean trip to school at primary ages to that at secondary ages (National Travel Survey
 #: 2014, DfT factsheet "Travel to school": 1.6 miles at ages 5-10, 3.4 miles at ages 11-16).

@@ -12,15 +12,6 @@ from atlaskit.analysis.flows.observed import ObservedCells
 from atlaskit.analysis.flows.system import FlowSystem
 from atlaskit.vocabulary import DISCLOSURE_THRESHOLD
 
-__all__ = [
-    "school_predictions",
-    "cell_measures",
-    "validation_measures",
-    "suppression_ceiling",
-    "mean_trip_km",
-    "cross_border_shares",
-]
-
 
 def school_predictions(system: FlowSystem, flows: np.ndarray, observed: ObservedCells) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Return, for the observed schools, modelled pupils per candidate cell scaled to each school's total.
@@ -162,7 +153,6 @@ def mean_trip_km(system: FlowSystem, flows: np.ndarray, origin_mask: np.ndarray 
     w = flows if origin_mask is None else flows[origin_mask]
     d = system.distance_km if origin_mask is None else system.distance_km[origin_mask]
     return float(np.average(d, weights=w)) if w.sum() > 0 else float("nan")
-
 
 
 def cross_border_shares(system: FlowSystem, flows: np.ndarray, authorities: list[str] | None = None) -> pd.DataFrame:

@@ -16,17 +16,6 @@ import pandas as pd
 
 from atlaskit.analysis.flows.system import FlowSystem
 
-__all__ = [
-    "Constraint",
-    "UTILITY_FLOOR",
-    "LOG_BALANCING_BOUND",
-    "origin_participation",
-    "balance",
-    "FitResult",
-    "fill_schools",
-    "predict",
-    "nearest_school_flows",
-]
 
 #: How a model's flows are constrained: ``production`` (each origin's total fixed), ``attraction``
 #: (each school filled to its size, no origin above its children: :func:`fill_schools`) or

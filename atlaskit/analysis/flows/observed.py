@@ -14,8 +14,6 @@ import pandas as pd
 
 from atlaskit.analysis.flows.system import FlowSystem
 
-__all__ = ["ObservedCells", "align_observed"]
-
 
 @dataclass(frozen=True, eq=False)
 class ObservedCells:

@@ -17,15 +17,6 @@ from atlaskit.analysis.search import closest
 from atlaskit.errors import UnknownArea, UnknownSchool
 from atlaskit.vocabulary import PHASES
 
-__all__ = [
-    "flows_frame",
-    "select_source",
-    "school_catchment",
-    "area_destinations",
-    "cross_border_summary",
-    "distance_summary",
-]
-
 
 def flows_frame(system: FlowSystem, flows: np.ndarray, phase: str, min_pupils: float = 0.05) -> pd.DataFrame:
     """Return modelled flows as a long table ``urn, lsoa11_code, phase, pupils, source, distance_km``.

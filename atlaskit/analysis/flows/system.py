@@ -17,21 +17,6 @@ from atlaskit.analysis.flows.inputs import NTS_PRIMARY_TO_SECONDARY_TRIP_RATIO
 from atlaskit.errors import ModelError
 from atlaskit.vocabulary import URN_DTYPE
 
-__all__ = [
-    "MIN_DISTANCE_KM",
-    "GRAVITY_FEATURES",
-    "CHOICE_FEATURES",
-    "PRODUCTION_CHOICE_FEATURES",
-    "FULL_CHOICE_FEATURES",
-    "COMPETITION_FEATURES",
-    "COMPETITORS_FLOOR",
-    "COMPETITION_RADIUS_KM",
-    "K_NEAREST",
-    "ORIGIN_ATTRIBUTES",
-    "SCHOOL_ATTRIBUTES",
-    "FlowSystem",
-    "build_system",
-]
 
 #: Distances below this (km) are raised to it (an LSOA centroid may sit on a school; ``pow`` needs d > 0).
 MIN_DISTANCE_KM = 0.2
@@ -48,14 +33,7 @@ CHOICE_FEATURES = (
     "crosses_border",
 )
 #: Features of the production-constrained destination-choice variant (school attributes as attractiveness).
-PRODUCTION_CHOICE_FEATURES = (
-    "log_size",
-    "distance_km",
-    "log_distance",
-    "distance_x_selective",
-    "distance_x_faith",
-    "distance_x_single_sex",
-    "crosses_border",
+PRODUCTION_CHOICE_FEATURES = ("log_size",) + CHOICE_FEATURES + (
     "selective",
     "faith",
     "single_sex",
@@ -109,7 +87,6 @@ SCHOOL_ATTRIBUTES = {
     "attainment8": "KS4 Attainment 8 score / 10 (2018), minus the mean of England's open secondary schools (0 when unknown or primary)",
     "competitors": "log(1 + other schools of the phase within the competition radius, at least COMPETITORS_FLOOR): schools among many others draw from nearer (see build_system)",
 }
-
 
 
 #: Candidate schools per LSOA, by phase.
