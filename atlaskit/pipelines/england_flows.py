@@ -63,7 +63,6 @@ class EnglandFlows:
         problems: one ``NOT_MODELLED`` problem per phase with schools without coordinates.
         diagnostics: timings (s), mean trips (km), state-school shares and pupils in dropped cells.
         systems: the national :class:`~atlaskit.analysis.flows.FlowSystem` per phase (for validation; not stored).
-        modelled: the (n_o, k) modelled flows per phase, on ``systems`` (before dropping small cells).
     """
 
     flows: pd.DataFrame
@@ -74,7 +73,6 @@ class EnglandFlows:
     problems: tuple[Problem, ...]
     diagnostics: Mapping[str, float]
     systems: Mapping[str, FlowSystem]
-    modelled: Mapping[str, np.ndarray]
 
 
 def _unlocated_problem(phase: str, lost: pd.DataFrame, shown: int = 20) -> Problem:
@@ -120,7 +118,7 @@ def model_england(
     secondary = fit_model(cal_system, cal_observed, features, constraint, name=f"destination choice ({constraint})")
     timings["calibration_s"] = time.perf_counter() - t0
 
-    frames, unlocated, shares, problems, systems, modelled = [], [], [], [], {}, {}
+    frames, unlocated, shares, problems, systems = [], [], [], [], {}
     diag: dict[str, float] = {}
     for phase in ("secondary", "primary"):
         t0 = time.perf_counter()
@@ -139,7 +137,6 @@ def model_england(
             result = calibrate_decay_to_trip_length(system, base, target)
             primary = result
         flows = predict(system, result)
-        modelled[phase] = flows
         diag[f"{phase}_mean_trip_km_london"] = mean_trip_km(system, flows, london)
         diag[f"{phase}_mean_trip_km_england"] = mean_trip_km(system, flows)
         # share of resident children the model places in state-funded schools
@@ -164,5 +161,4 @@ def model_england(
         problems=tuple(problems),
         diagnostics=MappingProxyType(diag),
         systems=MappingProxyType(systems),
-        modelled=MappingProxyType(modelled),
     )
