@@ -91,6 +91,7 @@ FIT_BALANCE_MAX_ITER = 60
 
 
 def _start(features: tuple[str, ...]) -> np.ndarray:
+    """Return the optimiser's starting coefficients (a plausible decay and size term, 0 elsewhere)."""
     start = {"log_size": 1.0, "distance_km": -0.3, "log_distance": -1.0}
     return np.array([start.get(f, 0.0) for f in features])
 

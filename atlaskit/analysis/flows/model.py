@@ -28,6 +28,7 @@ UTILITY_FLOOR = -40.0
 
 
 def _utility(system: FlowSystem, features: tuple[str, ...], params: np.ndarray, log_balancing: np.ndarray | None) -> np.ndarray:
+    """Return the (n_o, k) utilities of each origin's candidates: the features' linear combination plus ``log B_j``."""
     u = np.zeros(system.col.shape, dtype="float64")
     dest = np.zeros(len(system.destination_ids), dtype="float64") if log_balancing is None else log_balancing.copy()
     for name, theta in zip(features, params):
@@ -64,6 +65,7 @@ def origin_participation(system: FlowSystem, features: tuple[str, ...], params: 
 
 
 def _choice_probabilities(u: np.ndarray, eligible: np.ndarray | None = None) -> np.ndarray:
+    """Return the (n_o, k) softmax of ``u`` per origin, over the ``eligible`` candidates only where given."""
     u = u - u.max(axis=1, keepdims=True)
     np.maximum(u, UTILITY_FLOOR, out=u)
     p = np.exp(u)
@@ -93,6 +95,7 @@ def _segment_flows(system: FlowSystem, u: np.ndarray, origins: np.ndarray | None
 
 
 def _inflows(system: FlowSystem, flows: np.ndarray) -> np.ndarray:
+    """Return each school's (n_d,) total inflow of the (n_o, k) ``flows``."""
     return np.bincount(system.col.ravel(), weights=flows.ravel(), minlength=len(system.destination_ids))
 
 
