@@ -183,6 +183,7 @@ def phase_destinations(schools: pd.DataFrame, phase: str, pupils_column: str = "
         which are not modelled and must be reported.
     """
     s = schools
+    # TODO(vocabulary): an is_state_funded rule (open or not) beside is_open_state_funded
     keep = is_open_state_funded(s) if open_only else s["is_state_funded"].fillna(False).astype(bool)
     keep &= ~s["phase"].astype("string").isin(EXCLUDED_PHASES).fillna(False)
     s = s[keep.to_numpy()]
