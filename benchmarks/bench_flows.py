@@ -6,7 +6,7 @@ observed_flows). Prints, measured in the same run:
 1. one region (London's LSOAs x every secondary school in England): the production-constrained
    model evaluated on a dense float64 matrix (the naive way) vs the k-nearest sparse structure,
    and the ratio;
-2. all England, both phases, calibration included (:func:`atlaskit.flows.model_england`):
+2. all England, both phases, calibration included (:func:`atlaskit.pipelines.england_flows.model_england`):
    seconds and peak memory (the target is under 20 s and under 2 GB);
 3. what a dense all-England matrix would need (GB), for comparison.
 """
@@ -39,8 +39,9 @@ def main() -> None:
 
     import geopandas as gpd
 
-    from atlaskit.analysis import flows as fl
     from atlaskit import store
+    from atlaskit.analysis import flows as fl
+    from atlaskit.pipelines.england_flows import LONDON_REGION, model_england
 
     t0 = time.perf_counter()
     lsoas = store.read_table("lsoas")
@@ -51,7 +52,7 @@ def main() -> None:
     # 1. one region, dense vs sparse, same model (production-constrained, exp, beta = 1/km)
     dest, _ = fl.phase_destinations(schools, "secondary")
     origins = fl.phase_origins(lsoas, "secondary")
-    region = origins[origins["region_code"] == fl.LONDON_REGION]
+    region = origins[origins["region_code"] == LONDON_REGION]
     o_xy = region[["easting", "northing"]].to_numpy(dtype="float64")
     d_xy = dest[["easting", "northing"]].to_numpy(dtype="float64")
     children = region["children"].to_numpy()
@@ -79,7 +80,7 @@ def main() -> None:
 
     # 2. all England, both phases, calibration included
     t = time.perf_counter()
-    england = fl.model_england(lsoas, schools, observed)
+    england = model_england(lsoas, schools, observed)
     total = time.perf_counter() - t
     d = england.diagnostics
     print(

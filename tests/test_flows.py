@@ -1,4 +1,4 @@
-"""Unit tests of atlaskit.flows on small systems made by code: golden values, invariants, bad input."""
+"""Unit tests of atlaskit.analysis.flows on small systems made by code: golden values, invariants, bad input."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from atlaskit.analysis import flows as fl
+from atlaskit.analysis.flows import calibration
 from atlaskit.errors import ModelError, UnknownArea, UnknownSchool
 
 
@@ -220,12 +221,12 @@ def test_fit_recovers_parameters_with_censored_cells(synthetic):
 
 
 def _assert_gradient_matches_finite_differences(system, cells, features, params):
-    _, grad = fl._loglik_and_grad(system, cells, features, params, None)
+    _, grad = calibration._loglik_and_grad(system, cells, features, params, None)
     for m in range(len(params)):
         e = np.zeros(len(params))
         e[m] = 1e-6
-        up = fl._loglik_and_grad(system, cells, features, params + e, None)[0]
-        down = fl._loglik_and_grad(system, cells, features, params - e, None)[0]
+        up = calibration._loglik_and_grad(system, cells, features, params + e, None)[0]
+        down = calibration._loglik_and_grad(system, cells, features, params - e, None)[0]
         assert grad[m] == pytest.approx((up - down) / 2e-6, rel=1e-4, abs=1e-3)
 
 
@@ -241,7 +242,7 @@ def test_fit_gravity_and_validation_measures(synthetic):
     cells = fl.align_observed(system, observed)
     result = fl.fit_gravity(system, cells, "exp")
     assert result.name == "production-constrained gravity, exp"
-    assert result.param("distance_km") < 0
+    assert result.params[result.features.index("distance_km")] < 0
     good = fl.validation_measures(system, fl.predict(system, truth), cells)
     naive = fl.validation_measures(system, fl.nearest_school_flows(system), cells)
     assert 0 < naive["cpc"] < good["cpc"] <= 1
@@ -338,12 +339,6 @@ def test_build_system_rejects_missing_coordinates():
         fl.build_system(origins, _destinations([(0, 0)], [1.0]))
     with pytest.raises(ModelError, match="no destinations"):
         fl.build_system(_origins([(0, 0)], [1.0]), _destinations([], []))
-
-
-def test_sparse_view_matches(tiny):
-    matrix = tiny.to_sparse()
-    assert matrix.shape == (2, 2)
-    assert matrix[0, 1] == pytest.approx(2.0)  # A to S2 is 2 km
 
 
 @pytest.fixture
@@ -570,3 +565,51 @@ def test_balance_with_edge_schools_converges():
     inflow = np.bincount(system.col.ravel(), weights=flows.ravel(), minlength=3)
     rest = 300.0 - inflow[2]
     np.testing.assert_allclose(inflow[:2], [rest / 3, 2 * rest / 3], rtol=1e-6)
+
+
+# --- one vocabulary, typed problems, int64 URNs (issue 13) ------------------------------------------
+
+
+def test_phase_origins_count_children_as_the_vocabulary_does():
+    from atlaskit.vocabulary import children_of_phase
+
+    ages = {f"age_{a}_2019": [float(a), np.nan] for a in range(0, 19)}
+    lsoas = pd.DataFrame({"lsoa11_code": ["E01000001", "E01000002"], "authority_code": "E09000001", "region_code": "E12000007",
+                          "easting": [0.0, 1.0], "northing": [0.0, 1.0], **ages})  # fmt: skip
+    for phase in ("primary", "secondary"):
+        origins = fl.phase_origins(lsoas, phase)
+        np.testing.assert_allclose(origins["children"], children_of_phase(lsoas, phase).fillna(0.0))
+    assert fl.phase_origins(lsoas, "primary")["children"].iloc[0] == sum(range(4, 11))  # census ages 4-10
+    with pytest.raises(ModelError):
+        fl.phase_origins(lsoas, "nursery")
+
+
+def test_schools_open_in_returns_int64_urns():
+    schools = pd.DataFrame({"urn": np.array([100001, 100002, 100003], dtype="int64"),
+                            "open_date": pd.to_datetime(["2010-09-01", "2016-09-01", None]),
+                            "close_date": pd.to_datetime([None, None, "2014-08-31"])})  # fmt: skip
+    urns = fl.schools_open_in(schools, "2015-01-15")
+    assert urns.dtype == np.int64 and urns.tolist() == [100001]
+
+
+def test_observed_schools_left_out_are_typed_problems():
+    from atlaskit.analysis.problems import ProblemKind
+    from atlaskit.pipelines.validation import _not_modelled_problems
+
+    schools = pd.DataFrame({"urn": [1, 2, 3, 4], "phase": ["special", "special", "pru", "secondary"]})
+    problems = _not_modelled_problems(schools, (1, 2, 3, 4, 5))
+    assert all(p.kind is ProblemKind.NOT_MODELLED and p.phase == "secondary" for p in problems)
+    assert sorted(p.count for p in problems) == [1, 2, 2]  # one pru, two special, two others (4 is located elsewhere, 5 not in the store)
+    other = next(p for p in problems if "URN" in p.detail)
+    assert "4, 5" in other.detail and "not modelled" in str(other)
+    assert _not_modelled_problems(schools, ()) == ()
+
+
+def test_unlocated_schools_are_typed_problems():
+    from atlaskit.analysis.problems import ProblemKind
+    from atlaskit.pipelines.england_flows import _unlocated_problem
+
+    lost = pd.DataFrame({"urn": [100001, 100002], "school_name": ["A", "B"], "authority_code": "E09000001", "pupils": [100.0, 20.0]})
+    problem = _unlocated_problem("primary", lost)
+    assert (problem.kind, problem.phase, problem.count, problem.pupils) == (ProblemKind.NOT_MODELLED, "primary", 2, 120.0)
+    assert "100001, 100002" in problem.detail

@@ -129,8 +129,8 @@ def test_cli_unknown_school_and_lsoa_suggest_matches(store):
 
 def test_reduced_validation_beats_baselines(store):
     """A reduced `atlas validate flows`: two borough folds, the plain gravity model and the full choice model."""
-    from atlaskit.analysis import flows as fl
     from atlaskit import store as st
+    from atlaskit.pipelines import validation as fl
 
     models = (fl.VALIDATION_MODELS[0], fl.VALIDATION_MODELS[-1])
     result = fl.validate(st.read_table("lsoas"), st.read_table("schools"), st.read_table("observed_flows"), st.read_table("cross_border"), models=models, max_folds=2)
@@ -168,7 +168,7 @@ def test_flows_notebook_runs(store, tmp_path):
 
 
 def test_cli_validate_flows_prints_the_table(store, monkeypatch):
-    from atlaskit.analysis import flows as fl
+    from atlaskit.pipelines import validation as fl
 
     monkeypatch.setattr(fl, "VALIDATION_MODELS", fl.VALIDATION_MODELS[:1])
     code, out = _run_cli(["validate", "flows", "--folds", "1"])
@@ -179,8 +179,10 @@ def test_cli_validate_flows_prints_the_table(store, monkeypatch):
 
 def test_calibration_uses_published_2015_totals_for_schools_without_a_registered_roll(store):
     """Observed schools that closed or changed URN before the registers (no 2015 roll there) still compete and are scored."""
-    from atlaskit.analysis import flows as fl
     from atlaskit import store as st
+    from atlaskit.analysis import flows as fl
+    from atlaskit.analysis.problems import ProblemKind
+    from atlaskit.pipelines.validation import _not_modelled_problems
 
     schools = st.read_table("schools")
     observed = st.read_table("observed_flows")
@@ -188,19 +190,22 @@ def test_calibration_uses_published_2015_totals_for_schools_without_a_registered
     no_roll = schools.loc[schools["pupils_2015"].isna() & schools["urn"].isin(observed["urn"]) & (schools["phase"] == "secondary"), "urn"]
     assert len(no_roll) > 10  # e.g. Mulberry School for Girls, 100968
     assert set(no_roll).issubset(set(cells.urns.tolist()))
-    # the ones left out are special schools and PRUs, and the note says so
+    # the ones left out are special schools and PRUs, and the problems say so
     phases = schools.drop_duplicates("urn").set_index("urn").loc[list(cells.unlocated_urns), "phase"]
     assert set(phases) <= {"special", "pru"}
-    assert "special" in fl._not_modelled_note(schools, cells.unlocated_urns)
+    problems = _not_modelled_problems(schools, cells.unlocated_urns)
+    assert all(p.kind is ProblemKind.NOT_MODELLED for p in problems)
+    assert any("special" in p.detail for p in problems)
 
 
 def test_store_model_meets_the_validation_targets(store):
     """The issue's targets for the store's model: out-of-sample CPC >= 0.60 over all 21 borough folds,
     and each inner London authority's cross-border share within 5 points of DfE's (about a minute)."""
-    from atlaskit.analysis import flows as fl
     from atlaskit import store as st
+    from atlaskit.pipelines import england_flows
+    from atlaskit.pipelines import validation as fl
 
-    model = next(m for m in fl.VALIDATION_MODELS if (m[1], m[2]) == (fl.FINAL_FEATURES, fl.FINAL_CONSTRAINT))
+    model = next(m for m in fl.VALIDATION_MODELS if (m[1], m[2]) == (england_flows.FINAL_FEATURES, england_flows.FINAL_CONSTRAINT))
     result = fl.validate(st.read_table("lsoas"), st.read_table("schools"), st.read_table("observed_flows"), st.read_table("cross_border"), models=(model,))
     measures = result.measures.set_index("model")
     assert measures.loc[model[0], "folds"] == 21

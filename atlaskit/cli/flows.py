@@ -1,7 +1,8 @@
 """``atlas flows CODE`` and ``atlas validate flows``: pupil flows from the store, and the model's validation.
 
-Every count printed goes through :func:`atlaskit.disclosure.disclose`: observed counts under 3 are
-never shown, modelled values are rounded and labelled ``estimate``.
+Every count printed goes through :func:`atlaskit.analysis.disclosure.disclose`: observed counts under
+:data:`~atlaskit.vocabulary.DISCLOSURE_THRESHOLD` are never shown, modelled values are rounded and
+labelled ``estimate``.
 """
 
 from __future__ import annotations
@@ -38,41 +39,41 @@ def _read_flows(filters: list) -> "pd.DataFrame":  # noqa: F821
 
 def _check_urn(urn: int) -> None:
     """Raise UnknownSchool with close matches when the URN is not in the store's schools."""
-    from atlaskit import store
-    from atlaskit.errors import UnknownSchool
-    from atlaskit.analysis.flows import _suggest
-
     import pandas as pd
 
-    schools = pd.read_parquet(store.table_path("schools"), columns=["urn"])
-    urns = schools["urn"].astype(str)
-    if str(urn) not in set(urns):
-        raise UnknownSchool(f"URN {urn} is not in the store; close matches: {_suggest(urn, urns)}")
+    from atlaskit import store
+    from atlaskit.analysis.search import closest
+    from atlaskit.errors import UnknownSchool
+
+    urns = pd.read_parquet(store.table_path("schools"), columns=["urn"])["urn"]
+    if urn not in set(urns):
+        raise UnknownSchool(f"URN {urn} is not in the store; close matches: {', '.join(closest(urn, urns))}")
 
 
 def _check_lsoa(code: str) -> None:
     """Raise UnknownArea with close matches when the LSOA code is not in the store."""
-    from atlaskit import store
-    from atlaskit.errors import UnknownArea
-    from atlaskit.analysis.flows import _suggest
-
     import pandas as pd
+
+    from atlaskit import store
+    from atlaskit.analysis.search import closest
+    from atlaskit.errors import UnknownArea
 
     codes = pd.read_parquet(store.table_path("lsoas"), columns=["lsoa11_code"])["lsoa11_code"].astype(str)
     if code not in set(codes):
-        raise UnknownArea(f"LSOA {code!r} is not an English 2011 LSOA in the store; close matches: {_suggest(code, codes)}")
+        raise UnknownArea(f"LSOA {code!r} is not an English 2011 LSOA in the store; close matches: {', '.join(closest(code, codes))}")
 
 
 def _footer(frame, phase: Optional[Phase]) -> list[str]:
-    from atlaskit.analysis import flows as fl
+    from atlaskit.analysis.flows import PRIMARY_ASSUMPTION
+    from atlaskit.vocabulary import DISCLOSURE_THRESHOLD
 
     lines = []
     if "label" in frame and (frame["label"] == "estimate").any():
         lines.append("estimate: modelled value (rounded), not an observed count.")
     if "suppressed" in frame and frame["suppressed"].any():
-        lines.append("observed counts under 3 are suppressed (blank); totals and shares are computed before suppression.")
+        lines.append(f"observed counts under {DISCLOSURE_THRESHOLD} are suppressed (blank); totals and shares are computed before suppression.")
     if "phase" in frame and (frame["phase"].astype(str) == "primary").any() or phase == Phase.primary:
-        lines.append(fl.PRIMARY_ASSUMPTION)
+        lines.append(PRIMARY_ASSUMPTION)
     return lines
 
 
@@ -98,7 +99,7 @@ def flows_command(
     phase_value = phase.value if phase else None
     if school is not None:
         _check_urn(school)
-        frame = _read_flows([("urn", "==", int(school))])
+        frame = _read_flows([("urn", "==", school)])
         table = fl.school_catchment(frame, school, source=source.value, phase=phase_value)
         title = f"Where the pupils of school {school} live ({source.value})"
     elif lsoa is not None:
@@ -109,12 +110,12 @@ def flows_command(
         title = f"Schools attended by the children of {code_lsoa} ({source.value})"
     else:
         schools = pd.read_parquet(store.table_path("schools"), columns=["urn", "school_name", "authority_code"], filters=[("authority_code", "==", authority)])
-        urns = pd.to_numeric(schools["urn"], errors="coerce").dropna().astype("int64").tolist()
+        urns = schools["urn"].tolist()
         frame = _read_flows([("urn", "in", urns)]) if urns else _read_flows([("urn", "==", -1)])
         if phase_value:
             frame = frame[frame["phase"].astype(str) == phase_value]
-        frame = fl._select_source(frame, source.value)
-        names = schools.assign(urn=pd.to_numeric(schools["urn"], errors="coerce")).set_index("urn")["school_name"]
+        frame = fl.select_source(frame, source.value)
+        names = schools.set_index("urn")["school_name"]
         table = frame.assign(school_name=frame["urn"].map(names))
         table = table[["urn", "school_name", "lsoa11_code", "phase", "pupils", "source", "distance_km"] + (["suppressed"] if "suppressed" in table else [])]
         table = table.sort_values(["urn", "phase", "pupils"], ascending=[True, True, False], na_position="last", kind="stable")
@@ -142,17 +143,18 @@ def validate_flows_command(
     fmt: Format = typer.Option(Format.table, "--format", help="table or csv."),
 ) -> None:
     """Cross-validate the flow models by borough on the London flows and compare cross-border shares with DfE's."""
-    from atlaskit.analysis import flows as fl
     from atlaskit import store
+    from atlaskit.pipelines import validation
+    from atlaskit.pipelines.england_flows import FINAL_CONSTRAINT, FINAL_FEATURES
 
     lsoas = store.read_table("lsoas", columns=None)
     schools = store.read_table("schools")
     observed = store.read_table("observed_flows")
     cross = store.read_table("cross_border")
-    models = fl.VALIDATION_MODELS
+    models = validation.VALIDATION_MODELS
     if quick:
-        models = tuple(m for m in models if m[2] == "production" or (m[1], m[2]) == (fl.FINAL_FEATURES, fl.FINAL_CONSTRAINT))
-    result = fl.validate(lsoas, schools, observed, cross, models=models, max_folds=folds or (3 if quick else None))
+        models = tuple(m for m in models if m[2] == "production" or (m[1], m[2]) == (FINAL_FEATURES, FINAL_CONSTRAINT))
+    result = validation.validate(lsoas, schools, observed, cross, models=models, max_folds=folds or (3 if quick else None))
     measures = result.measures.round(3)
     pivot = result.cross_border.pivot_table(index=["authority_code", "la_name", "dfe_share_outside"], columns="model", values="modelled_share_outside").reset_index()
     if fmt == Format.csv:
@@ -166,3 +168,5 @@ def validate_flows_command(
     typer.echo("largest cross-border difference (percentage points) by model: " + "; ".join(f"{m}: {v}" for m, v in best.items()))
     for note in result.notes:
         typer.echo(note)
+    for problem in result.problems:
+        typer.echo(str(problem))

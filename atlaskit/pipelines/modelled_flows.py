@@ -5,14 +5,15 @@ distance_km, plus ``suppressed`` (bool) and ``school_total_pupils`` (the observe
 before suppression; NaN on modelled rows).
 
 - ``modelled`` rows: every (LSOA, school) cell with at least 0.05 modelled pupils, secondary and
-  primary, from :func:`atlaskit.flows.model_england` (calibrated here on the London flows; see
-  that function for the model and the primary-trip assumption).
-- ``observed`` rows: the published London secondary cells (3 pupils or more), and one row per
+  primary, from :func:`atlaskit.pipelines.england_flows.model_england` (calibrated here on the
+  London flows; ``notebooks/methods/flows.md`` describes the model and the primary-trip assumption).
+- ``observed`` rows: the published London secondary cells (at least
+  :data:`~atlaskit.vocabulary.DISCLOSURE_THRESHOLD` pupils), and one row per
   observed school with ``lsoa11_code`` <NA>, ``pupils`` NaN and ``suppressed`` True standing for
   its suppressed cells. Both sources are kept: queries choose (``best`` = observed where published).
 
-Schools without coordinates cannot be modelled: they are listed in the build notes (never
-silently dropped), as is the share of pupils lost in cells under 0.05 pupils.
+Schools without coordinates cannot be modelled: they are listed in the build notes as problems
+(never silently dropped), as are the pupils lost in cells under 0.05 pupils.
 """
 
 from __future__ import annotations
@@ -22,8 +23,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from atlaskit.analysis import flows as fl
+from atlaskit.analysis.flows import PRIMARY_ASSUMPTION
 from atlaskit.errors import StoreMissing
+from atlaskit.pipelines.england_flows import model_england
+from atlaskit.vocabulary import PHASES
 
 FLOW_COLUMNS = ["urn", "lsoa11_code", "phase", "pupils", "source", "distance_km", "suppressed", "school_total_pupils"]
 
@@ -41,16 +44,15 @@ def observed_rows(observed_flows: pd.DataFrame, lsoas: pd.DataFrame, schools: pd
     """
     o = observed_flows
     lx = lsoas.set_index("lsoa11_code")[["easting", "northing"]]
-    sx = schools.assign(urn=pd.to_numeric(schools["urn"], errors="coerce")).dropna(subset=["urn"])
-    sx = sx.assign(urn=sx["urn"].astype("int64")).drop_duplicates("urn").set_index("urn")[["easting", "northing"]]
+    sx = schools.drop_duplicates("urn").set_index("urn")[["easting", "northing"]]
     home = lx.reindex(o["lsoa11_code"].astype(object).where(o["lsoa11_code"].notna(), None)).to_numpy(dtype="float64", na_value=np.nan)
-    school = sx.reindex(o["urn"].astype("int64")).to_numpy(dtype="float64", na_value=np.nan)
+    school = sx.reindex(o["urn"]).to_numpy(dtype="float64", na_value=np.nan)
     dist = np.hypot(home[:, 0] - school[:, 0], home[:, 1] - school[:, 1]) / 1000.0
     return pd.DataFrame(
         {
-            "urn": o["urn"].astype("int64").to_numpy(),
+            "urn": o["urn"].to_numpy(),
             "lsoa11_code": o["lsoa11_code"].astype("string").to_numpy(),
-            "phase": pd.Categorical(o["phase"].astype(str), categories=["primary", "secondary"]),
+            "phase": pd.Categorical(o["phase"].astype(str), categories=list(PHASES)),
             "pupils": o["pupils"].astype("float64").to_numpy(dtype="float64", na_value=np.nan).astype("float32"),
             "source": pd.Categorical(["observed"] * len(o), categories=["observed", "modelled"]),
             "distance_km": dist.astype("float32"),
@@ -77,11 +79,11 @@ def build(data_dir: Path, tables: dict) -> dict:
     if missing:
         raise StoreMissing(f"the modelled flows step needs the table(s) {', '.join(missing)}: run the full `atlas build`")
     lsoas, schools, observed = tables["lsoas"], tables["schools"], tables["observed_flows"]
-    result = fl.model_england(lsoas, schools, observed)
+    result = model_england(lsoas, schools, observed)
     modelled = result.flows.assign(suppressed=False, school_total_pupils=np.float32(np.nan))
     obs = observed_rows(observed, lsoas, schools)
     flows = pd.concat([obs, modelled[FLOW_COLUMNS]], ignore_index=True)
-    flows["phase"] = pd.Categorical(flows["phase"].astype(str), categories=["primary", "secondary"])
+    flows["phase"] = pd.Categorical(flows["phase"].astype(str), categories=list(PHASES))
     flows["source"] = pd.Categorical(flows["source"].astype(str), categories=["observed", "modelled"])
     flows = flows.sort_values(["urn", "phase", "source"], kind="stable").reset_index(drop=True)
 
@@ -94,19 +96,13 @@ def build(data_dir: Path, tables: dict) -> dict:
         "flows: secondary model " + ", ".join(f"{f}={v:.3g}" for f, v in zip(sec.features, sec.params)),
         f"flows: mean modelled trip secondary {d['secondary_mean_trip_km_england']:.2f} km (London {d['secondary_mean_trip_km_london']:.2f}), "
         f"primary {d['primary_mean_trip_km_england']:.2f} km (London {d['primary_mean_trip_km_london']:.2f}); decay factor "
-        f"{result.primary.diagnostics['decay_factor']:.2f}. {fl.PRIMARY_ASSUMPTION}",
+        f"{result.primary.diagnostics['decay_factor']:.2f}. {PRIMARY_ASSUMPTION}",
     ]
     for phase in ("secondary", "primary"):
         notes.append(
             f"flows: {phase} resident children placed in state-funded schools (schools filled to their rolls, no LSOA above its "
             f"children): England {d[f'{phase}_state_share_england']:.1%}, London {d[f'{phase}_state_share_london']:.1%}"
         )
-        lost = result.unlocated[result.unlocated["phase"] == phase]
-        if len(lost):
-            notes.append(
-                f"flows: {len(lost)} {phase} school(s) without coordinates not modelled ({lost['pupils'].sum():.0f} pupils): URN "
-                + ", ".join(map(str, lost["urn"].head(20)))
-                + (" ..." if len(lost) > 20 else "")
-            )
+        notes += [f"flows: {problem}" for problem in result.problems if problem.phase == phase]
         notes.append(f"flows: {d[f'{phase}_pupils_in_dropped_cells']:.0f} {phase} pupils in cells under 0.05 pupils not stored")
     return {"flows": flows, "_notes": notes}
