@@ -13,7 +13,7 @@ import pandas as pd
 
 from atlaskit.vocabulary import CENSUS_AGES, children_of_phase, is_open_state_funded, teaches_phase
 
-__all__ = ["DPI", "quantile_classes", "children_map", "deprivation_map", "catchment_map"]
+__all__ = ["DPI", "children_map", "deprivation_map", "catchment_map"]
 
 #: Resolution of the maps, dots per inch.
 DPI = 96
@@ -95,37 +95,34 @@ def _frame_map(ax, boundary, bounds=None) -> None:
     ax.set_axis_off()
 
 
-def quantile_classes(values: pd.Series, k: int = 5) -> tuple[np.ndarray, list[str]]:
-    """Split values into at most ``k`` quantile classes.
+def _classified_areas(ax, inside, values: pd.Series, layer: str, title: str, **legend):
+    """Fill the areas with the app's classes and colours of a layer (:func:`atlaskit.mapping.classify`) and add their legend.
 
     Args:
-        values: numbers (NaN allowed).
-        k: wanted number of classes (fewer when values repeat).
-
-    Returns:
-        ``(classes, labels)``: the class of each value (0 = lowest, -1 for NaN) and a label per
-        class (``"12-40"``).
+        ax: the axes.
+        inside: the areas (GeoDataFrame, EPSG:27700), in the order of ``values``.
+        values: one value per area (NaN: no data, grey).
+        layer: the app's layer key (``children``, ``imd``, ``idaci``).
+        title: the legend title.
+        **legend: passed to ``ax.legend`` (placement, font sizes).
     """
-    v = pd.to_numeric(values, errors="coerce").to_numpy(dtype="float64")
-    finite = v[np.isfinite(v)]
-    classes = np.full(len(v), -1, dtype=int)
-    if finite.size == 0:
-        return classes, []
-    edges = np.unique(np.quantile(finite, np.linspace(0, 1, k + 1)))
-    if edges.size == 1:
-        classes[np.isfinite(v)] = 0
-        return classes, [f"{edges[0]:,.0f}"]
-    inner = edges[1:-1]
-    classes[np.isfinite(v)] = np.searchsorted(inner, v[np.isfinite(v)], side="right")
-    labels = [f"{edges[i]:,.0f}-{edges[i + 1]:,.0f}" for i in range(edges.size - 1)]
-    return classes, labels
+    from matplotlib.patches import Patch
+
+    from atlaskit import mapping
+
+    classes = mapping.classify(values, layer)
+    _draw_polygons(ax, inside.geometry, facecolor=classes.colour_of().tolist())
+    handles = [Patch(color=colour, label=label) for colour, label in zip(classes.colours, classes.labels)]
+    ax.add_artist(ax.legend(handles=handles, title=title, **legend))
 
 
 def children_map(lsoas, schools, boundary, phase: str, title: str = ""):
-    """Map the children of a phase's census ages per LSOA (quintiles) with the phase's schools on top.
+    """Map the children of a phase's census ages per LSOA, with the phase's schools on top.
 
     The children are :func:`atlaskit.vocabulary.children_of_phase` (ages :data:`~atlaskit.vocabulary.CENSUS_AGES`,
-    mid-2019), as in the app's children layer; the schools are the open state-funded ones teaching the phase.
+    mid-2019) in the app's quintile classes and colours (:func:`atlaskit.mapping.classify`), so the
+    report's map and the app's children layer agree; the schools are the open state-funded ones
+    teaching the phase, sized by pupils.
 
     Args:
         lsoas: GeoDataFrame (EPSG:27700) with ``lsoa11_code``, ``age_<a>_2019`` and ``in_authority``.
@@ -140,9 +137,7 @@ def children_map(lsoas, schools, boundary, phase: str, title: str = ""):
     Raises:
         ValueError: an unknown phase, or an age column missing.
     """
-    import matplotlib
     from matplotlib.lines import Line2D
-    from matplotlib.patches import Patch
 
     inside = lsoas[lsoas["in_authority"]] if "in_authority" in lsoas else lsoas
     outside = lsoas[~lsoas["in_authority"]] if "in_authority" in lsoas else lsoas.iloc[:0]
@@ -152,12 +147,7 @@ def children_map(lsoas, schools, boundary, phase: str, title: str = ""):
     ax = fig.add_subplot()
     if len(outside):
         _draw_polygons(ax, outside.geometry, facecolor="#eeeeee", edgecolor="white", linewidth=0.2)
-    classes, labels = quantile_classes(children, 5)
-    palette = matplotlib.colormaps["Blues"](np.linspace(0.15, 0.95, max(len(labels), 1)))
-    colours = np.where(classes[:, None] >= 0, palette[np.clip(classes, 0, None)], np.array([0.83, 0.83, 0.83, 1.0]))
-    _draw_polygons(ax, inside.geometry, facecolor=colours)
-    handles = [Patch(color=palette[i], label=label) for i, label in enumerate(labels)]
-    ax.add_artist(ax.legend(handles=handles, title=f"Children aged {low}-{high}, mid-2019", loc="lower left", fontsize=7, title_fontsize=8))
+    _classified_areas(ax, inside, children, "children", f"Children aged {low}-{high}, mid-2019", loc="lower left", fontsize=7, title_fontsize=8)
     own = schools[teaches_phase(schools, phase) & is_open_state_funded(schools)]
     own = own[own.geometry.notna() & ~own.geometry.is_empty]
     if len(own):
@@ -176,6 +166,8 @@ def children_map(lsoas, schools, boundary, phase: str, title: str = ""):
 def deprivation_map(lsoas, boundary, title: str = ""):
     """Map deprivation deciles per LSOA (IMD 2019; IDACI when IMD is absent), 1 = most deprived 10%.
 
+    Deciles take the app's colours and labels (:func:`atlaskit.mapping.classify`).
+
     Args:
         lsoas: GeoDataFrame (EPSG:27700) with ``imd_decile`` or ``idaci_decile``.
         boundary: the authority's outline.
@@ -187,24 +179,15 @@ def deprivation_map(lsoas, boundary, title: str = ""):
     Raises:
         KeyError: when neither decile column has values.
     """
-    import matplotlib
-    from matplotlib.patches import Patch
-
     inside = lsoas[lsoas["in_authority"]] if "in_authority" in lsoas else lsoas
-    column = next((c for c in ("imd_decile", "idaci_decile") if c in inside and inside[c].notna().any()), None)
-    if column is None:
+    layer = next((key for key in ("imd", "idaci") if f"{key}_decile" in inside and inside[f"{key}_decile"].notna().any()), None)
+    if layer is None:
         raise KeyError("LSOA table has no imd_decile or idaci_decile values")
-    label = "Index of Multiple Deprivation 2019" if column == "imd_decile" else "Income Deprivation Affecting Children Index 2019"
+    label = "Index of Multiple Deprivation 2019" if layer == "imd" else "Income Deprivation Affecting Children Index 2019"
     fig = _map_figure(boundary)
     ax = fig.add_subplot()
-    cmap = matplotlib.colormaps["RdYlBu"].resampled(10)
-    deciles = pd.to_numeric(inside[column], errors="coerce")
-    colours = [cmap(int(d) - 1) if np.isfinite(d) else (0.85, 0.85, 0.85, 1.0) for d in deciles]
-    _draw_polygons(ax, inside.geometry, facecolor=colours)
-    ax.legend(
-        handles=[Patch(color=cmap(i), label=f"{i + 1}{' (most deprived)' if i == 0 else ' (least deprived)' if i == 9 else ''}") for i in range(10)],
-        title="Decile in England", loc="lower left", fontsize=7, title_fontsize=8,
-    )
+    deciles = pd.to_numeric(inside[f"{layer}_decile"], errors="coerce").astype("float64")
+    _classified_areas(ax, inside, deciles, layer, "Decile in England", loc="lower left", fontsize=7, title_fontsize=8)
     _frame_map(ax, boundary)
     ax.set_title(title or f"Deprivation: {label}", fontsize=10)
     return fig
