@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING
 
 from atlaskit import __version__
 from atlaskit.batch.jobs import JobFailure, JobOutcome, ReportJob
-from atlaskit.report.wording import plural
 
 if TYPE_CHECKING:
     from atlaskit.batch.runner import BatchResult
@@ -136,6 +135,8 @@ def write_index(out_dir: Path, current: BatchResult | None = None) -> Path:
     Returns:
         The path of the index page (self-contained, no scripts).
     """
+    from atlaskit.report.wording import plural  # here: workers importing this package need not load the report's
+
     out_dir = Path(out_dir)
     states = []
     for path in sorted((out_dir / STATE_DIR).glob("*.json")):
