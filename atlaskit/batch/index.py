@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
 __all__ = ["STATE_DIR", "store_build_id", "fingerprint", "write_index"]
 
+#: Folder of the per-report state files, inside the output folder.
 STATE_DIR = ".state"
 
 
@@ -44,6 +45,7 @@ def fingerprint(parameters_bytes: bytes, notebook_bytes: bytes, build_id: str) -
 
 
 def _read_state(out_dir: Path, code: str) -> dict | None:
+    """Return a report's recorded state (``<out>/.state/<CODE>.json``), or None when absent or unreadable."""
     path = out_dir / STATE_DIR / f"{code}.json"
     try:
         return json.loads(path.read_text())
@@ -70,12 +72,14 @@ def _atomic_write(path: Path, text: str) -> None:
 
 @functools.lru_cache(maxsize=1)
 def _umask() -> int:
+    """Return the process's file-creation mask (read once)."""
     mask = os.umask(0)
     os.umask(mask)
     return mask
 
 
 def _now() -> str:
+    """Return the local time to the second, ISO 8601."""
     return _dt.datetime.now().isoformat(timespec="seconds")
 
 
@@ -107,6 +111,7 @@ def _store_outcome(out_dir: Path, job: ReportJob, outcome: JobOutcome) -> JobOut
 
 
 def _record_failure(out_dir: Path, code: str, name: str, failure: JobFailure) -> None:
+    """Record a failure found before any run (a bad parameter file, an unknown authority) in the report's state."""
     state = {"code": code, "name": name, "status": "failed", "finished_at": _now(), "failure": asdict(failure)}
     _atomic_write(out_dir / STATE_DIR / f"{code}.json", json.dumps(state, indent=1))
 

@@ -80,7 +80,7 @@ class JobFailure:
     cell_source: str = ""
 
     def describe(self) -> str:
-        """Return a one-line description (``cell 3 (report.children_map(ctx)): KeyError: 'x'``)."""
+        """Return a one-line description (``cell 3 (report.maps_section(ctx)): KeyError: 'x'``)."""
         where = f"cell {self.cell_index}" if self.cell_index is not None else self.stage
         if self.cell_source:
             where += f" ({self.cell_source})"
@@ -157,6 +157,7 @@ def notebook_to_html(nb, title: str = "") -> str:
 
 
 def _is_port_race(exc: BaseException) -> bool:
+    """Return True when a kernel failed to start because its port was taken ("Address already in use")."""
     text = f"{type(exc).__name__}: {exc}"
     if any(m in text for m in _PORT_RACE_MARKERS):
         return True
@@ -165,6 +166,7 @@ def _is_port_race(exc: BaseException) -> bool:
 
 
 def _first_line(source: str) -> str:
+    """Return the first non-blank line of a cell's source (at most 120 characters), or ""."""
     for line in (source or "").splitlines():
         if line.strip():
             return line.strip()[:120]

@@ -196,6 +196,7 @@ class _Progress:
             self._progress.stop()
 
     def advance(self, ok: bool) -> None:
+        """Count one finished job, built (``ok``) or failed."""
         if ok:
             self.done += 1
         else:
