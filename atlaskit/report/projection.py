@@ -77,8 +77,6 @@ def projection_section(ctx: ReportContext) -> Block:
         return note_block(DEMAND_OFF, title)
 
     def build() -> Block:
-        from atlaskit.figures.projection import projection_chart
-
         table, problems = _projection(ctx)
         notes = [n for n in (word_problem(p) for p in _own_problems(ctx, problems)) if n]
         rows = table[(table["authority_code"] == ctx.authority) & (table["phase"] == ctx.phase)]
@@ -91,6 +89,8 @@ def projection_section(ctx: ReportContext) -> Block:
                 f"nothing to project" + (f" ({'; '.join(notes)})" if notes else "") + ".",
                 title,
             )
+        from atlaskit.figures.projection import projection_chart  # the one projection chart (report and demand alike)
+
         years = YEAR_GROUP_LABELS[ctx.phase]
         fig = projection_chart(rows, ylabel=f"{ctx.phase} pupils ({years})")
         ahead = ahead.sort_values("academic_year")
@@ -104,9 +104,9 @@ def projection_section(ctx: ReportContext) -> Block:
             fig,
             f"{ctx.phase.capitalize()} pupils ({years}) in state-funded schools of {ctx.authority_name}, projected "
             f"{ctx.projection_years} years from the {origin} roll by the cohort method, with 80% and 95% prediction intervals "
-            f"(from the errors of the same method across England); {check}; {places}, the latest held constant; thin orange "
-            f"lines: places less the DfE's {_margins_text()} operating margins. These rolls count {years} only, so they are lower than "
-            f"the headline figures (all year groups, January 2019).",
+            f"(from the errors of the same method across England); {check}; {places}, the latest held constant, and the "
+            f"places less the DfE's {_margins_text()} operating margins. These rolls count {years} only, so they are lower "
+            f"than the headline figures (all year groups, January 2019).",
         )
         last = ahead.iloc[-1]
         capacity = float(last.get("capacity", np.nan))
