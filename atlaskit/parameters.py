@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 
 from atlaskit import config
 from atlaskit.errors import ParameterError
+from atlaskit.vocabulary import PHASES, is_open_state_funded, teaches_phase
 
 __all__ = [
     "AUTHORITY_CODE_PATTERN",
@@ -59,7 +60,7 @@ class AuthorityParameters(BaseModel):
 
     authority: AuthorityCode
     authority_name: Annotated[str, StringConstraints(min_length=1, strip_whitespace=True)]
-    phase: Literal["primary", "secondary"] = "secondary"
+    phase: Literal[PHASES] = "secondary"  # type: ignore[valid-type]  - Literal of a tuple: each phase
     buffer_km: float = Field(2.0, ge=0)
     projection_years: int = Field(10, ge=1, le=15)
     top_schools: int = Field(6, ge=1, le=20)
@@ -260,7 +261,7 @@ def default_phase(school_phases: Iterable[str] | None) -> str:
 def authority_school_phases(store_dir: str | os.PathLike | None = None) -> dict[str, set[str]]:
     """Return the phases each authority has open state-funded schools for, from the store.
 
-    All-through schools count in both phases (as in the report, :data:`atlaskit.report.PHASE_SCHOOL_TYPES`).
+    All-through schools count in both phases (:func:`atlaskit.vocabulary.teaches_phase`).
 
     Args:
         store_dir: store folder (default ``config.store_dir()``).
@@ -273,15 +274,13 @@ def authority_school_phases(store_dir: str | os.PathLike | None = None) -> dict[
         StoreMissing: the store has not been built.
     """
     from atlaskit import store
-    from atlaskit.report import PHASE_SCHOOL_TYPES
 
     schools = store.read_table("schools", columns=["authority_code", "phase", "is_open", "is_state_funded"], store_dir=store_dir)
-    keep = schools["is_open"].fillna(False).astype(bool) & schools["is_state_funded"].fillna(False).astype(bool)
+    schools = schools[is_open_state_funded(schools)]
     out: dict[str, set[str]] = {}
-    for code, phase in schools.loc[keep, ["authority_code", "phase"]].drop_duplicates().itertuples(index=False):
-        for wanted, types in PHASE_SCHOOL_TYPES.items():
-            if str(phase) in types:
-                out.setdefault(str(code), set()).add(wanted)
+    for phase in PHASES:
+        for code in schools.loc[teaches_phase(schools, phase), "authority_code"].unique():
+            out.setdefault(str(code), set()).add(phase)
     return out
 
 

@@ -10,6 +10,8 @@ import pytest
 import yaml
 
 from atlaskit import batch
+from atlaskit.batch import index as batch_index
+from atlaskit.batch import jobs as batch_jobs
 
 TINY = Path(__file__).parent / "notebooks" / "tiny_report.ipynb"
 CODES = ["E06000053", "E09000001", "E06000001"]
@@ -102,7 +104,7 @@ def test_port_race_is_retried_once(monkeypatch):
             raise RuntimeError("ZMQError: Address already in use (addr='tcp://127.0.0.1:51234')")
         return nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("done")])
 
-    monkeypatch.setattr(batch, "_execute_once", flaky)
+    monkeypatch.setattr(batch_jobs, "_execute_once", flaky)
     job = batch.ReportJob("E06000053", "Isles of Scilly", "{}", {}, "x")
     outcome = batch.execute_job(job)
     assert outcome.ok and outcome.attempts == 2 and len(calls) == 2
@@ -116,7 +118,7 @@ def test_port_race_twice_fails_and_other_errors_are_not_retried(monkeypatch):
         calls.append(1)
         raise RuntimeError("Address already in use")
 
-    monkeypatch.setattr(batch, "_execute_once", always)
+    monkeypatch.setattr(batch_jobs, "_execute_once", always)
     outcome = batch.execute_job(batch.ReportJob("E06000053", "x", "{}", {}, "x"))
     assert not outcome.ok and outcome.attempts == 2 and outcome.failure.stage == "kernel"
 
@@ -126,7 +128,7 @@ def test_port_race_twice_fails_and_other_errors_are_not_retried(monkeypatch):
         calls.append(1)
         raise TimeoutError("cell timed out after 5 s")
 
-    monkeypatch.setattr(batch, "_execute_once", boom)
+    monkeypatch.setattr(batch_jobs, "_execute_once", boom)
     outcome = batch.execute_job(batch.ReportJob("E06000053", "x", "{}", {}, "x"))
     assert not outcome.ok and outcome.attempts == 1 and outcome.failure.stage == "timeout" and len(calls) == 1
 
@@ -154,7 +156,7 @@ def test_atomic_write_leaves_nothing_behind_on_failure(tmp_path):
     target.write_text("old report")
 
     with pytest.raises(TypeError):
-        batch._atomic_write(target, 12345)  # type: ignore[arg-type]  - not text: the write fails midway
+        batch_index._atomic_write(target, 12345)  # type: ignore[arg-type]  - not text: the write fails midway
     assert target.read_text() == "old report"
     assert [p.name for p in tmp_path.iterdir()] == ["E06000053.html"]
 
@@ -219,7 +221,7 @@ def test_index_counts_in_words_and_no_empty_code_box(tmp_path):
     (out / batch.STATE_DIR).mkdir(parents=True)
     (out / "E06000017.html").write_text("<html></html>")
     (out / batch.STATE_DIR / "E06000017.json").write_text(json.dumps({"code": "E06000017", "name": "Rutland", "status": "ok"}))
-    batch._record_failure(out, "E06000062", "West Northamptonshire", batch.JobFailure("parameters", "ParameterError", "no parameter file"))
+    batch_index._record_failure(out, "E06000062", "West Northamptonshire", batch.JobFailure("parameters", "ParameterError", "no parameter file"))
     page = batch.write_index(out).read_text()
     assert "1 report, 1 failure." in page and "1 reports" not in page
     assert "<code></code>" not in page and "no parameter file" in page

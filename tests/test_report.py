@@ -10,7 +10,9 @@ import pandas as pd
 import pytest
 from shapely.geometry import Point, box
 
-from atlaskit import report
+from atlaskit import report, vocabulary
+from atlaskit.analysis.problems import Problem, ProblemKind
+from atlaskit.figures import maps
 
 CODE = "E06000999"
 
@@ -104,22 +106,24 @@ def test_disclose_hides_observed_counts_below_three():
 
 
 def test_children_of_phase_sums_the_phase_ages(tiny):
-    children = report.children_of_phase(tiny.lsoas, "secondary")
-    assert children.iloc[0] == 5 * 10  # ages 12-16, 10 children each
+    children = vocabulary.children_of_phase(tiny.lsoas, "secondary")
+    assert children.iloc[0] == 5 * 10  # ages 11-15, 10 children each
     with pytest.raises(ValueError, match="phase"):
-        report.children_of_phase(tiny.lsoas, "nursery")
+        vocabulary.children_of_phase(tiny.lsoas, "nursery")
 
 
 def test_maps_and_chart_are_figures(tiny):
     from matplotlib.figure import Figure
 
-    assert isinstance(report.children_map(tiny.lsoas, tiny.schools, tiny.boundary, "secondary"), Figure)
-    assert isinstance(report.deprivation_map(tiny.lsoas, tiny.boundary), Figure)
+    from atlaskit.figures.projection import projection_chart
+
+    assert isinstance(maps.children_map(tiny.lsoas, tiny.schools, tiny.boundary, "secondary"), Figure)
+    assert isinstance(maps.deprivation_map(tiny.lsoas, tiny.boundary), Figure)
     catch = report.catchment_lsoas(tiny.flows, [100001, 100003], "secondary")
     # North Academy: 500 + 300 of 1,000 pupils reach 80% in two areas
     assert catch[catch["urn"] == 100001]["lsoa11_code"].tolist() == ["E01000000", "E01000001"]
     top = tiny.schools[tiny.schools["urn"].isin([100001, 100003])]
-    assert isinstance(report.catchment_map(tiny.lsoas, top, tiny.boundary, catch), Figure)
+    assert isinstance(maps.catchment_map(tiny.lsoas, top, tiny.boundary, catch), Figure)
     projection = pd.DataFrame(
         {
             "academic_year": ["2024/25", "2025/26", "2026/27"],
@@ -134,7 +138,7 @@ def test_maps_and_chart_are_figures(tiny):
     projection["kind"] = ["actual", "projection", "projection"]
     projection["actual_pupils"] = [100.0, np.nan, np.nan]
     projection["capacity"] = 130.0
-    fig = report.projection_chart(projection)
+    fig = projection_chart(projection)
     block = report.figure_block(fig, "Projection", alt="chart")
     assert block.html.startswith('<figure class="atlas-figure"><img alt="chart" src="data:image/png;base64,')
 
@@ -175,8 +179,10 @@ def test_validation_section_says_when_no_flows_are_published(ctx):
 @pytest.mark.parametrize("code, phase", [("E09000007", "secondary"), ("E09000007", "primary"), ("E06000053", "secondary")])
 def test_planning_areas_add_up_to_the_authority_projection(store, code, phase):
     """The demand section's planning areas share out the authority projection: same years, same totals."""
+    from atlaskit.report.projection import _projection
+
     ctx = report.prepare(code, phase=phase, projection_years=10, store_dir=store)
-    table, _ = report._projection(ctx)
+    table, _ = _projection(ctx)
     authority = table[(table["phase"] == phase) & table["kind"].isin(["actual", "projection"])].set_index("academic_year")["pupils"]
     areas = report.planning_area_projection(ctx).table
     areas = areas[areas["phase"] == phase]
@@ -223,7 +229,7 @@ def _projection_rows(backtest: bool = True, capacity: float = 130.0) -> pd.DataF
 def _inside_figure(fig, artist) -> bool:
     import io
 
-    fig.savefig(io.BytesIO(), format="png", dpi=report._DPI)  # lays the figure out
+    fig.savefig(io.BytesIO(), format="png", dpi="figure")  # lays the figure out
     box = artist.get_window_extent()
     width, height = fig.get_size_inches() * fig.dpi
     return box.x0 >= -1 and box.y0 >= -1 and box.x1 <= width + 1 and box.y1 <= height + 1
@@ -243,7 +249,7 @@ def test_catchment_map_keeps_title_and_legend_inside_the_figure(tiny):
     schools = tiny.schools.iloc[:3].assign(school_name=["North Academy", long_name, "Old Through School"])
     catch = pd.DataFrame({"urn": [100001] * 4 + [100002] * 5, "lsoa11_code": lsoas["lsoa11_code"].iloc[:9].tolist(),
                           "pupils": 10.0, "share": 0.1})
-    fig = report.catchment_map(lsoas, schools, boundary, catch, title="Observed catchments of the largest schools")
+    fig = maps.catchment_map(lsoas, schools, boundary, catch, title="Observed catchments of the largest schools")
     ax = fig.axes[0]
     assert _inside_figure(fig, ax.title)
     legend = fig.legends[0]
@@ -265,7 +271,9 @@ def test_catchments_section_says_observed_when_the_flows_are_observed(ctx):
 
 
 def test_projection_chart_has_axis_labels_legend_and_operating_margins():
-    fig = report.projection_chart(_projection_rows(), ylabel="secondary pupils (Years 7 to 11)")
+    from atlaskit.figures.projection import projection_chart
+
+    fig = projection_chart(_projection_rows(), ylabel="secondary pupils (Years 7 to 11)")
     ax = fig.axes[0]
     assert ax.get_xlabel() == "academic year" and ax.get_ylabel() == "secondary pupils (Years 7 to 11)"
     labels = [t.get_text() for t in fig.legends[0].get_texts()]
@@ -301,7 +309,7 @@ def test_projection_section_summary_margins_and_check(ctx):
     assert "First year spare places fall under the DfE's operating margins" in block.text
     assert "5 (3.8% of places)" in block.text  # 130 places - 125 pupils in the last year
 
-    problem = f"backtest from 2018/19: {CODE}: secondary not projected: the scorecard has no 2018/19 secondary roll"
+    problem = Problem(ProblemKind.NOT_PROJECTED, CODE, "secondary", "the scorecard has no 2018/19 secondary roll", origin="2018/19")
     ctx.cache["projection"] = (_projection_rows(backtest=False), [problem])
     block = report.projection_section(ctx)
     assert "dashed" not in block.text and "dots: the actual rolls" in block.text and "Check:" not in block.text
@@ -333,10 +341,13 @@ def test_planning_area_summary_counts_every_pupil_as_whole_numbers():
 
 
 def test_area_note_in_plain_words():
-    assert report._area_note("E09000007: 1 LSOAs sending 0 pupils are not among the LSOAs given: carried unchanged") == ""
-    note = report._area_note("E10000016: 125 LSOAs sending 98 pupils are not among the LSOAs given: carried unchanged")
+    """Typed problems: the LSOAs-outside note is worded from the record's count and pupils, no message parsed."""
+    assert report.word_problem(Problem(ProblemKind.LSOAS_OUTSIDE, "E09000007", count=1, pupils=0.2)) == ""
+    note = report.word_problem(Problem(ProblemKind.LSOAS_OUTSIDE, "E10000016", count=125, pupils=98.0, detail="carried unchanged"))
     assert note.startswith("98 pupils of these schools live in 125 small areas beyond the mapped area")
-    assert report._area_note("something else") == "something else"
+    assert report.word_problem(Problem(ProblemKind.LSOAS_OUTSIDE, "E10000016", count=1, pupils=1.0)).startswith(
+        "1 pupil of these schools lives in 1 small area beyond"
+    )
 
 
 def test_headline_says_what_it_counts_and_how_it_differs_from_the_projection(ctx):
@@ -353,3 +364,96 @@ def test_headline_says_what_it_counts_and_how_it_differs_from_the_projection(ctx
     assert "count Years 7 to 11 only" in block.html
     ctx.include_demand = False
     assert "Years 7 to 11" not in report.headline_section(ctx).html
+
+
+# --------------------------------------------------------------------------------------------
+# One concept, one place (issue 13): census ages, typed problems, the flows' fit measures
+
+
+def test_children_map_counts_the_census_ages_the_app_shows(ctx):
+    """The report's children map sums vocabulary.children_of_phase (census ages, 4-10 and 11-15), as the
+    app's legend "children aged 4-10" says, in the app's classes and colours; before, it summed the
+    projection's mid-year ages 5-11 in quintiles of its own."""
+    from matplotlib.colors import to_rgba_array
+    from matplotlib.legend import Legend
+
+    from atlaskit import mapping
+
+    lsoas = ctx.data.lsoas.copy()
+    for n in range(len(lsoas)):  # census ages and mid-year ages would rank the areas differently
+        lsoas.loc[n, "age_4_2019"] = 100.0 * n
+        lsoas.loc[n, "age_11_2019"] = 100.0 * (8 - n)
+    ctx.data.lsoas = lsoas
+    inside = lsoas[lsoas["in_authority"]]
+    for phase in vocabulary.PHASES:
+        low, high = vocabulary.CENSUS_AGES[phase]
+        ax = maps.children_map(lsoas, ctx.data.schools, ctx.data.boundary, phase).axes[0]
+        classes = mapping.classify(vocabulary.children_of_phase(inside, phase), "children")  # the app's children layer
+        areas = next(lg for lg in ax.findobj(Legend) if lg.get_title().get_text().startswith("Children"))
+        assert areas.get_title().get_text() == f"Children aged {low}-{high}, mid-2019"
+        assert [t.get_text() for t in areas.get_texts()] == list(classes.labels)
+        colours = next(c.get_facecolors() for c in ax.collections if len(c.get_paths()) == len(inside))
+        np.testing.assert_allclose(colours, to_rgba_array(classes.colour_of().tolist()))
+    ctx.phase = "primary"
+    low, high = vocabulary.CENSUS_AGES["primary"]
+    assert f"Children aged {low}-{high} (primary school age" in report.maps_section(ctx).text
+
+
+def test_every_problem_kind_is_worded():
+    """One wording per kind, from the record's fields: no message written by the analysis is parsed."""
+    for kind in ProblemKind:
+        problem = Problem(kind, CODE, "secondary", "the detail", academic_year="2023/24", origin="2018/19", count=4, pupils=12.0)
+        text = report.word_problem(problem)
+        assert text and text != str(problem), kind
+    scored = report.word_problem(Problem(ProblemKind.NOT_SCORED, CODE, "secondary", academic_year="2023/24", origin="2018/19"))
+    assert scored == "The check from the 2018/19 roll has no actual roll to compare with in 2023/24"
+    assert report.word_problem(Problem(ProblemKind.UNSCALED_FLOWS, CODE, "secondary", count=2)).startswith(
+        "2 schools without a January 2019 roll"
+    )
+
+
+def test_sections_show_only_their_authority_and_phase_problems(ctx):
+    ctx.tables = {"scorecard": pd.DataFrame({"x": [1]}), "la_population": pd.DataFrame({"x": [1]})}
+    problems = [
+        Problem(ProblemKind.NO_CAPACITY, CODE, "primary"),
+        Problem(ProblemKind.NO_CAPACITY, "E06000998", "secondary"),
+        Problem(ProblemKind.NOT_SCORED, CODE, "secondary", academic_year="2023/24", origin="2018/19"),
+    ]
+    ctx.cache["projection"] = (_projection_rows(), problems)
+    text = report.projection_section(ctx).text
+    assert "has no actual roll to compare with in 2023/24" in text
+    assert "publishes no" not in text
+    ctx.cache["projection"] = (_projection_rows().iloc[:0], problems[:2])
+    assert "no projection for this authority and phase" in report.projection_section(ctx).text
+
+
+def test_validation_section_scores_the_fit_with_the_flows_cell_measures(ctx):
+    """The report's SRMSE of shares and "similarity index" differed from `atlas validate flows`: it now
+    shows CPC, SRMSE and R-squared from flows.cell_measures on the same aligned cells."""
+    from atlaskit.analysis import flows as fl
+
+    modelled = ctx.data.flows
+    observed = pd.DataFrame(
+        {
+            "urn": [100001, 100001, 100001, 100002],
+            "lsoa11_code": ["E01000000", "E01000001", "E01000002", "E01000008"],
+            "phase": "secondary",
+            "pupils": [400.0, 350.0, np.nan, 250.0],  # one cell suppressed
+            "source": "observed",
+            "distance_km": 1.0,
+            "school_total_pupils": [1000.0, 1000.0, 1000.0, 500.0],
+        }
+    )
+    ctx.data.flows = pd.concat([modelled, observed], ignore_index=True)
+    block = report.validation_section(ctx)
+    assert block.available
+    # by hand: modelled scaled to the published totals (1,000 of 1,000 and 500 of 500), cells aligned, missing = 0
+    obs = {(100001, "E01000000"): 400, (100001, "E01000001"): 350, (100002, "E01000008"): 250}
+    mod = {(100001, "E01000000"): 500, (100001, "E01000001"): 300, (100001, "E01000003"): 150, (100001, "E01000008"): 50,
+           (100002, "E01000008"): 250, (100002, "E01000007"): 500 / 3, (100002, "E01000005"): 250 / 3}
+    cells = sorted(set(obs) | set(mod))
+    expected = fl.cell_measures(np.array([obs.get(c, 0.0) for c in cells]), np.array([mod.get(c, 0.0) for c in cells]))
+    assert f"{expected['cpc']:.3f}" in block.html and f"{expected['srmse']:.3f}" in block.html
+    assert f"{expected['r_squared']:.3f}" in block.html
+    assert "CPC" in block.text and "SRMSE" in block.text and "R-squared" in block.text and "Sørensen" not in block.text
+    assert "Published cells (3 or more pupils)" in block.text

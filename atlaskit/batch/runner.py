@@ -1,0 +1,330 @@
+"""Planning and running a batch of reports: a local process pool or a Dask cluster, with a progress bar."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from atlaskit import config
+from atlaskit.batch.index import _read_state, _record_failure, _store_outcome, fingerprint, store_build_id, write_index
+from atlaskit.batch.jobs import (
+    DEFAULT_EXECUTION_TIMEOUT,
+    DEFAULT_START_TIMEOUT,
+    JobFailure,
+    JobOutcome,
+    ReportJob,
+    _warm_worker,
+    execute_job,
+)
+from atlaskit.errors import AtlasError
+
+__all__ = ["BatchResult", "default_output_dir", "plan_batch", "run_batch"]
+
+
+def default_output_dir() -> Path:
+    """Return the default folder of the reports: ``<project>/reports`` (git-ignored)."""
+    return config.PROJECT_ROOT / "reports"
+
+
+def _default_load_parameters(path: Path) -> dict:
+    """Return a parameter file validated by :func:`atlaskit.parameters.load_parameters`, as papermill parameters.
+
+    Raises:
+        ParameterError: as :func:`atlaskit.parameters.load_parameters`.
+    """
+    from atlaskit.parameters import load_parameters
+
+    return load_parameters(path).model_dump(mode="json")
+
+
+def _store_names() -> dict[str, str]:
+    """Authority names by code from the store (for failures whose parameter file could not be read), or {}."""
+    try:
+        from atlaskit.store.loaders import authorities
+
+        table = authorities()
+        return dict(zip(table["authority_code"], table["authority_name"]))
+    except Exception:  # noqa: BLE001 - names are a nicety on the index page
+        return {}
+
+
+@dataclass
+class BatchResult:
+    """What a batch did.
+
+    Attributes:
+        out_dir: the output folder.
+        built: codes whose report was (re)built in this run.
+        skipped: codes whose report was already up to date.
+        failed: failures by code.
+        seconds: wall-clock seconds of the whole batch.
+        job_seconds: seconds per built or failed job (worker time).
+        index: path of the index page.
+    """
+
+    out_dir: Path
+    built: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    failed: dict[str, JobFailure] = field(default_factory=dict)
+    seconds: float = 0.0
+    job_seconds: dict[str, float] = field(default_factory=dict)
+    index: Path | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when no report failed."""
+        return not self.failed
+
+
+def plan_batch(
+    codes: Sequence[str],
+    out_dir: Path,
+    notebook: Path,
+    parameters_dir: Path,
+    force: bool = False,
+    kernel_name: str = "python3",
+    start_timeout: float = DEFAULT_START_TIMEOUT,
+    execution_timeout: float = DEFAULT_EXECUTION_TIMEOUT,
+    load_parameters: Callable[[Path], dict] | None = None,
+    build_id: str | None = None,
+) -> tuple[list[ReportJob], list[str], dict[str, JobFailure], dict[str, str]]:
+    """Decide what to run: validate each parameter file and skip reports up to date.
+
+    Args:
+        codes: authority codes; each needs ``parameters_dir/<CODE>.yaml``.
+        out_dir: output folder (reports and their state).
+        notebook: the notebook to execute.
+        parameters_dir: folder of parameter files.
+        force: rebuild even reports that are up to date.
+        kernel_name, start_timeout, execution_timeout: passed to each job.
+        load_parameters: parses and validates one parameter file into a dict, raising
+            :class:`ParameterError` (default :func:`atlaskit.parameters.load_parameters`).
+        build_id: the store build's id (default :func:`store_build_id`).
+
+    Returns:
+        ``(jobs, skipped codes, failures by code, names by code)``.
+    """
+    load_parameters = load_parameters or _default_load_parameters
+    notebook_bytes = Path(notebook).read_bytes()
+    notebook_json = notebook_bytes.decode("utf-8")
+    build_id = build_id if build_id is not None else store_build_id()
+    jobs: list[ReportJob] = []
+    skipped: list[str] = []
+    failures: dict[str, JobFailure] = {}
+    names: dict[str, str] = {}
+    for code in dict.fromkeys(codes):  # de-duplicated, order kept
+        path = Path(parameters_dir) / f"{code}.yaml"
+        try:
+            parameters_bytes = path.read_bytes()
+        except OSError as exc:
+            failures[code] = JobFailure(
+                "parameters", "ParameterError", f"no parameter file {path} ({exc.strerror}): run `atlas parameters` to write it"
+            )
+            continue
+        digest = fingerprint(parameters_bytes, notebook_bytes, build_id)
+        state = _read_state(out_dir, code)
+        if not force and state and state.get("status") == "ok" and state.get("fingerprint") == digest and (out_dir / f"{code}.html").is_file():
+            skipped.append(code)
+            names[code] = state.get("name", "")
+            continue
+        try:
+            parameters = load_parameters(path)
+        except (AtlasError, ValueError, TypeError) as exc:
+            failures[code] = JobFailure("parameters", type(exc).__name__, str(exc)[:2000])
+            continue
+        name = str(parameters.get("authority_name") or code)
+        names[code] = name
+        jobs.append(
+            ReportJob(
+                code=code,
+                name=name,
+                notebook_json=notebook_json,
+                parameters=parameters,
+                fingerprint=digest,
+                title=str(parameters.get("report_title") or f"Schools Atlas: {name}"),
+                kernel_name=kernel_name,
+                start_timeout=start_timeout,
+                execution_timeout=execution_timeout,
+            )
+        )
+    return jobs, skipped, failures, names
+
+
+def _safe_key(text: str) -> str:
+    """Return ``text`` fit for a file name and an index row: letters, digits, ``-`` and ``_`` (at most 60)."""
+    key = re.sub(r"[^A-Za-z0-9_-]+", "_", str(text)).strip("_")[:60]
+    return key or "unnamed"
+
+
+class _Progress:
+    """A rich progress bar: done / failed / remaining and time left (no-op when disabled)."""
+
+    def __init__(self, total: int, enabled: bool, failed: int = 0, skipped: int = 0):
+        self.done, self.failed, self.skipped = 0, failed, skipped
+        self._failed_before = failed  # parameter files that did not validate: failed before any run
+        self.total = total
+        self._progress = None
+        if enabled and total:
+            from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+            self._progress = Progress(
+                TextColumn("reports"),
+                BarColumn(),
+                TextColumn(
+                    "{task.fields[done]} done, {task.fields[failed]} failed, {task.fields[remaining]} remaining"
+                    + (f" ({skipped} up to date)" if skipped else "")
+                ),
+                TimeElapsedColumn(),
+                TextColumn("left"),
+                TimeRemainingColumn(),
+                transient=False,
+            )
+            self._task = self._progress.add_task("reports", total=total, done=0, failed=failed, remaining=total)
+
+    def __enter__(self):
+        if self._progress:
+            self._progress.start()
+        return self
+
+    def __exit__(self, *exc):
+        if self._progress:
+            self._progress.stop()
+
+    def advance(self, ok: bool) -> None:
+        """Count one finished job, built (``ok``) or failed."""
+        if ok:
+            self.done += 1
+        else:
+            self.failed += 1
+        if self._progress:
+            remaining = self.total - self.done - (self.failed - self._failed_before)
+            self._progress.update(self._task, advance=1, done=self.done, failed=self.failed, remaining=remaining)
+
+
+def _iter_local(jobs: list[ReportJob], workers: int) -> Iterable[tuple[ReportJob, JobOutcome]]:
+    """Run jobs on a local process pool (spawned workers), yielding as each finishes."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures.process import BrokenProcessPool
+
+    pool = ProcessPoolExecutor(max_workers=max(1, workers), mp_context=multiprocessing.get_context("spawn"), initializer=_warm_worker)
+    try:
+        futures = {pool.submit(execute_job, job): job for job in jobs}
+        for future in as_completed(futures):
+            job = futures[future]
+            try:
+                outcome = future.result()
+            except BrokenProcessPool as exc:
+                outcome = JobOutcome(job.code, False, 0.0, failure=JobFailure("worker", type(exc).__name__, str(exc) or "worker process died"))
+            except Exception as exc:  # pragma: no cover - execute_job does not raise
+                outcome = JobOutcome(job.code, False, 0.0, failure=JobFailure("worker", type(exc).__name__, str(exc)))
+            yield job, outcome
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _iter_dask(jobs: list[ReportJob], scheduler) -> Iterable[tuple[ReportJob, JobOutcome]]:
+    """Run jobs on a Dask distributed cluster (scheduler address or Client), yielding as each finishes."""
+    from distributed import Client, as_completed
+
+    own_client = not isinstance(scheduler, Client)
+    client = Client(scheduler) if own_client else scheduler
+    try:
+        token = hashlib.sha256(f"{os.getpid()}-{time.time()}".encode()).hexdigest()[:10]
+        futures = client.map(execute_job, jobs, key=[f"atlas-report-{job.code}-{token}" for job in jobs], pure=False, retries=0)
+        by_key = {future.key: job for future, job in zip(futures, jobs)}
+        for future in as_completed(futures):
+            job = by_key[future.key]
+            try:
+                outcome = future.result()
+            except Exception as exc:  # KilledWorker, worker lost, cancelled
+                outcome = JobOutcome(job.code, False, 0.0, failure=JobFailure("worker", type(exc).__name__, str(exc)[:2000]))
+            yield job, outcome
+    finally:
+        if own_client:
+            client.close()
+
+
+def run_batch(
+    codes: Sequence[str],
+    out_dir: Path | None = None,
+    notebook: Path | None = None,
+    parameters_dir: Path | None = None,
+    workers: int = 2,
+    scheduler=None,
+    force: bool = False,
+    start_timeout: float = DEFAULT_START_TIMEOUT,
+    execution_timeout: float = DEFAULT_EXECUTION_TIMEOUT,
+    kernel_name: str = "python3",
+    progress: bool = False,
+    load_parameters: Callable[[Path], dict] | None = None,
+    on_outcome: Callable[[str, JobOutcome], None] | None = None,
+    failed_before: Mapping[str, JobFailure] | None = None,
+) -> BatchResult:
+    """Build the reports of several authorities, collecting failures, and write the index page.
+
+    Args:
+        codes: authority codes.
+        out_dir: output folder (default ``<project>/reports``); gets ``<CODE>.html``,
+            ``<CODE>.ipynb``, ``index.html`` and ``.state/``.
+        notebook: the notebook (default ``notebooks/report.ipynb``).
+        parameters_dir: folder of ``<CODE>.yaml`` files (default ``config.parameters_dir()``).
+        workers: worker processes of the local pool (ignored with ``scheduler``).
+        scheduler: a Dask scheduler address (``tcp://host:8786``) or ``distributed.Client``;
+            None runs a local process pool.
+        force: rebuild reports that are up to date.
+        start_timeout: seconds for each kernel to start.
+        execution_timeout: seconds for any one cell.
+        kernel_name: Jupyter kernel name.
+        progress: show a progress bar (done / failed / remaining, time left).
+        load_parameters: parameter-file validator (see :func:`plan_batch`).
+        on_outcome: called as ``on_outcome(code, outcome)`` after each job.
+        failed_before: failures found before the batch, by the text the user gave (e.g. a
+            code that names no authority): listed on the index page and in the result like
+            any other; the rest still run. Keys are made safe for file names.
+
+    Returns:
+        A :class:`BatchResult`; ``result.ok`` is False when any report failed.
+
+    Raises:
+        KeyboardInterrupt: re-raised after the index is written; finished reports are kept and no
+            report is left half-written.
+    """
+    start = time.perf_counter()
+    out_dir = Path(out_dir) if out_dir else default_output_dir()
+    notebook = Path(notebook) if notebook else config.notebooks_dir() / "report.ipynb"
+    parameters_dir = Path(parameters_dir) if parameters_dir else config.parameters_dir()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    jobs, skipped, failures, names = plan_batch(
+        codes, out_dir, notebook, parameters_dir, force, kernel_name, start_timeout, execution_timeout, load_parameters
+    )
+    result = BatchResult(out_dir=out_dir, skipped=skipped)
+    for given, failure in (failed_before or {}).items():
+        failures[_safe_key(given)] = failure
+    known = _store_names() if failures else {}
+    for code, failure in failures.items():
+        _record_failure(out_dir, code, names.get(code) or known.get(code, ""), failure)
+        result.failed[code] = failure
+    try:
+        with _Progress(len(jobs), progress, failed=len(failures), skipped=len(skipped)) as bar:
+            if jobs:
+                runner = _iter_dask(jobs, scheduler) if scheduler is not None else _iter_local(jobs, workers)
+                for job, outcome in runner:
+                    outcome = _store_outcome(out_dir, job, outcome)
+                    result.job_seconds[job.code] = outcome.seconds
+                    if outcome.ok:
+                        result.built.append(job.code)
+                    else:
+                        result.failed[job.code] = outcome.failure or JobFailure("worker", "Error", "unknown failure")
+                    bar.advance(outcome.ok)
+                    if on_outcome:
+                        on_outcome(job.code, outcome)
+    finally:
+        result.seconds = time.perf_counter() - start
+        result.index = write_index(out_dir, current=result)
+    return result
