@@ -19,6 +19,7 @@ Submodules:
 - ``authorities``: the picker's authorities, typed text resolved to a code, the unknown-authority message.
 - ``directory``: names of the schools an area's children attend, and which of them are closed.
 - ``query``: ``?authority=`` of the page, the served default authority, messages safe to show.
+- ``serving``: under Voilà, keeping a kernel alive until its page has drawn the app.
 """
 
 from .atlas import AtlasApp

@@ -5,10 +5,7 @@ from __future__ import annotations
 import functools
 import html
 import logging
-import os
 import re
-import threading
-import time
 from collections.abc import Callable
 
 import ipywidgets as widgets
@@ -26,15 +23,11 @@ from .authorities import AuthorityChoices
 from .directory import SchoolNames, store_school_directory
 from .layout import HOVER_PROMPT, Controls, MapView, SidePanel
 from .query import echo, public_message
+from .serving import KeepAliveUntilShown
 
 __all__ = ["AtlasApp"]
 
 log = logging.getLogger(__name__)
-
-#: Seconds between keep-alive messages while a Voilà page has not yet drawn the app, and the
-#: longest such wait (see :meth:`AtlasApp.keep_alive_until_shown`).
-KEEP_ALIVE_EVERY_S = 3.0
-KEEP_ALIVE_MAX_S = 300.0
 
 #: Zoom of the map on a school or area found by the search box.
 FOUND_ZOOM = 15
@@ -59,7 +52,7 @@ def _guarded(method: Callable) -> Callable:
     return wrapper
 
 
-class AtlasApp(widgets.VBox):
+class AtlasApp(KeepAliveUntilShown, widgets.VBox):
     """Interactive map of one authority: pick authority, phase and layer; click schools and areas.
 
     Args:
@@ -132,7 +125,6 @@ class AtlasApp(widgets.VBox):
         self._destination_urns: list[int] = []
         self._schools_mode = ""
         self._area_names: dict[str, str] = {}
-        self._keep_alive: threading.Thread | None = None
         self._view_count = 0  # the frontend counts the views it draws (ipywidgets' _view_count)
 
         controls = Controls(self._choices.labels, phase, layer)
@@ -162,7 +154,7 @@ class AtlasApp(widgets.VBox):
 
         self._show_data(data)
 
-    # ------------------------------------------------------------------ construction, serving
+    # ------------------------------------------------------------------ construction
 
     @classmethod
     def for_authority(cls, authority: str = DEFAULT_AUTHORITY, **kwargs) -> AtlasApp:
@@ -194,34 +186,6 @@ class AtlasApp(widgets.VBox):
         if authority is None or not str(authority).strip():
             return
         self.set_authority(authority)
-
-    def _repr_mimebundle_(self, **kwargs):
-        if "VOILA_BASE_URL" in os.environ:  # shown by Voilà: keep the kernel alive until the page draws it
-            self.keep_alive_until_shown()
-        return super()._repr_mimebundle_(**kwargs)
-
-    def keep_alive_until_shown(self, every_s: float = KEEP_ALIVE_EVERY_S, max_s: float = KEEP_ALIVE_MAX_S) -> None:
-        """Send a tiny message every ``every_s`` seconds until a browser has drawn the app (at most ``max_s`` seconds).
-
-        Voilà culls a kernel with no page connected and no activity; each message is activity,
-        and the frontend's ``_view_count`` tells when the app is drawn (``notebooks/methods/app.md``).
-        """
-        if self._keep_alive is not None and self._keep_alive.is_alive():
-            return
-        started = time.monotonic()
-
-        def beat():
-            while not (self._view_count or 0) and time.monotonic() - started < max_s:
-                time.sleep(every_s)
-                if (self._view_count or 0) or self.comm is None:
-                    break
-                try:
-                    self.send({"event": "keep-alive"})
-                except Exception:  # noqa: BLE001 - a closing kernel: nothing to keep alive
-                    break
-
-        self._keep_alive = threading.Thread(target=beat, name="atlas-keep-alive", daemon=True)
-        self._keep_alive.start()
 
     # ------------------------------------------------------------------ public actions
 
