@@ -371,7 +371,7 @@ def test_area_list_leaves_out_a_closed_school_counted_by_its_successor_and_downl
     app.phase.value = "primary"
     app.select_area(code)
     assert "Gone School" not in app.summary.value and "Open Small School" in app.summary.value
-    table = app.view_table()
+    table = app.table
     assert set(table["lsoa11_code"]) == {code} and 100099 not in set(table["urn"])
     small = table[table["urn"] == 100098].iloc[0]
     assert pd.isna(small["pupils"]) and pd.isna(small["share_pct"]) and bool(small["suppressed"])
@@ -393,7 +393,7 @@ def test_children_layer_is_the_vocabularys_children_of_phase(app):
 def test_urns_are_int64_to_the_download(app):
     app.phase.value = "secondary"
     app.layer.value = "demand"
-    assert app.view_table()["urn"].dtype == "int64"
+    assert app.table["urn"].dtype == "int64"
     app.select_area(app.data.lsoas["lsoa11_code"].iloc[6])
-    assert app.view_table()["urn"].dtype == "int64"
+    assert app.table["urn"].dtype == "int64"
     assert all(type(f["properties"]["urn"]) is int for f in app.schools_layer.data["features"])  # a JSON number

@@ -81,7 +81,8 @@ class AtlasApp(KeepAliveUntilShown, widgets.VBox):
         status: the status line (HTML); :attr:`message` is its plain text.
         map, areas, catchment_layer, schools_layer: the ipyleaflet map and its three layers.
         legend, hover, profile, summary, download: side panels.
-        data, selected_urn, selected_area, classes, table: current state.
+        data, selected_urn, selected_area, classes: current state.
+        table: the table behind the current view (what the CSV download holds).
 
     Raises:
         ValueError: without the authority table.
@@ -307,14 +308,6 @@ class AtlasApp(KeepAliveUntilShown, widgets.VBox):
         prefix = "Problem: " if error else ""
         self.status.value = f'<p role="status" aria-live="polite" style="margin:0.2em 0;color:{colour}">{html.escape(prefix + self.message)}</p>'
 
-    def view_table(self) -> pd.DataFrame:
-        """Return the table behind the current view (what the CSV download holds)."""
-        return self.table.copy()
-
-    def csv_text(self) -> str:
-        """Return the current view's table as CSV text."""
-        return self.table.to_csv(index=False)
-
     # ------------------------------------------------------------------ observers
 
     @_guarded
@@ -491,7 +484,6 @@ class AtlasApp(KeepAliveUntilShown, widgets.VBox):
         elif key == "demand":
             values = pd.Series(dtype="float64")
             classes = mapping.utilisation_classes()
-            note = "School markers coloured by pupils on roll (January 2019) as a share of places (2015 net capacity of the whole school)."
             table = mapping.utilisation_table(self.data.schools, self.phase.value)
         else:  # pragma: no cover - the dropdown offers only the keys above
             raise ValueError(f"unknown layer {key!r}")

@@ -105,11 +105,13 @@ def classify(values: pd.Series, layer: str, k: int = 5, units: str | None = None
         non-overlapping labels (``"70 to 94"``, ``"95 to 114"``).
 
     Raises:
-        ValueError: an unknown layer.
+        ValueError: an unknown layer, or one with fixed classes (``demand``).
     """
     if layer not in LAYERS:
         raise ValueError(f"unknown layer {layer!r}; choose one of {', '.join(LAYERS)}")
     spec = LAYERS[layer]
+    if spec.scheme == "Fixed":
+        raise ValueError(f"layer {layer!r} has fixed classes of its own (atlaskit.mapping.utilisation), not classified from values")
     numeric = pd.to_numeric(values, errors="coerce").astype("float64")
     arr = numeric.to_numpy()
     finite = np.isfinite(arr)

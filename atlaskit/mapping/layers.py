@@ -15,8 +15,8 @@ _BLUES = ("#eff3ff", "#bdd7e7", "#6baed6", "#3182bd", "#08519c")
 _PURPLES = ("#f2f0f7", "#cbc9e2", "#9e9ac8", "#756bb1", "#54278f")
 # Decile 1 is the most deprived 10% of England: darkest.
 _DECILES = ("#7f0000", "#b30000", "#d7301f", "#ef6548", "#fc8d59", "#fdbb84", "#fdd49e", "#fee8c8", "#fff7ec", "#fffff4")
-# Demand minus capacity: shortfall red, surplus blue (diverging, 5 classes).
-_DIVERGING = ("#2166ac", "#92c5de", "#f7f7f7", "#f4a582", "#b2182b")
+# School fullness: spare places blue, over capacity red (diverging, 4 fixed classes).
+_FULLNESS = ("#2166ac", "#92c5de", "#f4a582", "#b2182b")
 
 #: Fill of areas (and school markers) with no value.
 NO_DATA_COLOUR = "#d9d9d9"
@@ -33,7 +33,8 @@ class LayerSpec:
         key: identifier used by the app (``children``, ``imd``, ``idaci``, ``catchment``, ``demand``).
         label: the name shown in the layer picker.
         units: what a value means, shown in the legend (``{ages}`` and ``{year}`` filled by :func:`layer_units`).
-        scheme: ``Quantiles`` (data-driven classes) or ``UserDefined`` (fixed deciles).
+        scheme: ``Quantiles`` (data-driven classes), ``UserDefined`` (fixed deciles) or ``Fixed``
+            (the demand layer's fullness classes, :mod:`atlaskit.mapping.utilisation`).
         colours: the colour ramp, one colour per class (low to high).
         note: a sentence under the legend (sources, caveats).
     """
@@ -72,7 +73,14 @@ LAYERS: dict[str, LayerSpec] = {
         _PURPLES,
         f"Solid outline: observed (published counts, fewer than {DISCLOSURE_THRESHOLD} not shown). Dashed outline: modelled estimate, rounded.",
     ),
-    "demand": LayerSpec("demand", "Demand vs capacity", "children minus places nearby (positive = shortfall)", "Quantiles", _DIVERGING, "Modelled estimate."),
+    "demand": LayerSpec(
+        "demand",
+        "Demand vs capacity",
+        "pupils on roll as a % of places (school markers)",
+        "Fixed",
+        _FULLNESS,
+        "School markers coloured by pupils on roll (January 2019) as a share of places (2015 net capacity of the whole school).",
+    ),
 }
 
 

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from .classes import Classes
-from .layers import NO_DATA_COLOUR
+from .layers import LAYERS, NO_DATA_COLOUR
 from .schools import schools_shown
 
 __all__ = [
@@ -32,7 +32,7 @@ PLACES_COLUMN = "capacity_2015"
 
 #: Upper bounds (%) of the utilisation classes: pupils on roll as a share of places.
 UTILISATION_BINS = (90.0, 100.0, 110.0, float("inf"))
-UTILISATION_COLOURS = ("#2166ac", "#92c5de", "#f4a582", "#b2182b")
+UTILISATION_COLOURS = LAYERS["demand"].colours
 UTILISATION_LABELS = ("under 90% full (spare places)", "90% to 100% full", "over 100% to 110% (over capacity)", "over 110% (well over capacity)")
 
 
@@ -57,7 +57,7 @@ def utilisation(schools: pd.DataFrame) -> pd.Series:
 
 def utilisation_classes() -> Classes:
     """Return the fixed classes of the demand-vs-capacity layer (for its legend)."""
-    return Classes("demand", UTILISATION_BINS, UTILISATION_COLOURS, UTILISATION_LABELS, "pupils on roll as a % of places (school markers)", np.array([], dtype=int), pd.Index([], name="lsoa11_code"))
+    return Classes("demand", UTILISATION_BINS, UTILISATION_COLOURS, UTILISATION_LABELS, LAYERS["demand"].units, np.array([], dtype=int), pd.Index([], name="lsoa11_code"))
 
 
 def utilisation_colour(pct: float | None) -> str:
