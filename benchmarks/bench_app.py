@@ -45,11 +45,11 @@ NAIVE_NOTEBOOK = [
     ("parameters", 'authority = "E09000007"'),
     (
         None,
-        "import json\nimport ipyleaflet, ipywidgets\nimport atlaskit\nfrom atlaskit import mapping\n"
+        "import json\nimport ipyleaflet, ipywidgets\nimport atlaskit\nfrom atlaskit import mapping, vocabulary\n"
         "data = atlaskit.load(authority)\n"
         "own = data.lsoas[data.lsoas['in_authority']].set_index('lsoa11_code')\n"
         "geo = json.loads(own[['geometry']].to_crs(4326).to_json())  # unsimplified, full precision\n"
-        "children = mapping.children_of_phase(own.reset_index(), 'primary').to_dict()\n"
+        "children = vocabulary.children_of_phase(own.reset_index(), 'primary').to_dict()\n"
         "deciles = own['imd_decile'].astype(float).to_dict()\n"
         "centre, zoom = mapping.zoom_for_bounds(mapping.view_bounds(data.lsoas_display))\n"
         "m = ipyleaflet.Map(center=centre, zoom=zoom, layout=ipywidgets.Layout(height='560px'))\n"

@@ -9,7 +9,7 @@ import re
 import pandas as pd
 import pytest
 
-from atlaskit import mapping
+from atlaskit import mapping, vocabulary
 from atlaskit.app import AtlasApp, parse_authority_query, public_message, query_authority
 from fake_atlas import AUTHORITIES, make_app, make_authority
 
@@ -344,7 +344,9 @@ def test_old_code_that_split_names_the_authorities_it_became():
     from atlaskit.errors import UnknownAuthority
 
     def resolver(text):
-        raise UnknownAuthority(f"{text!r} is an old code that now covers several authorities: E09000902 Otherham, E06000903 Smallshire. Choose one.")
+        exc = UnknownAuthority(f"{text!r} is an old code that now covers several authorities: E09000902 Otherham, E06000903 Smallshire. Choose one.")
+        exc.successors = ("E09000902", "E06000903")  # typed: the app reads the codes, never the message
+        raise exc
 
     app = make_app()
     app._resolver = resolver
@@ -369,9 +371,29 @@ def test_area_list_leaves_out_a_closed_school_counted_by_its_successor_and_downl
     app.phase.value = "primary"
     app.select_area(code)
     assert "Gone School" not in app.summary.value and "Open Small School" in app.summary.value
-    table = app.view_table()
+    table = app.table
     assert set(table["lsoa11_code"]) == {code} and 100099 not in set(table["urn"])
     small = table[table["urn"] == 100098].iloc[0]
     assert pd.isna(small["pupils"]) and pd.isna(small["share_pct"]) and bool(small["suppressed"])
     assert "Alpha Primary School" in set(table["school_name"])
     assert "this area" in app.download.value and "_schools.csv" in app.download.value
+
+
+def test_children_layer_is_the_vocabularys_children_of_phase(app):
+    """One definition: the children layer's values and legend ages are vocabulary's (census ages 4-10, 11-15)."""
+    for phase in vocabulary.PHASES:
+        app.phase.value = phase
+        expected = vocabulary.children_of_phase(app.data.lsoas, phase, mapping.POPULATION_YEAR)
+        shown = {f["id"]: f["properties"]["value"] for f in app.areas.data["features"]}
+        assert shown and all(value == expected[code] for code, value in shown.items())
+        low, high = vocabulary.CENSUS_AGES[phase]
+        assert f"children aged {low}-{high}" in app.legend.value
+
+
+def test_urns_are_int64_to_the_download(app):
+    app.phase.value = "secondary"
+    app.layer.value = "demand"
+    assert app.table["urn"].dtype == "int64"
+    app.select_area(app.data.lsoas["lsoa11_code"].iloc[6])
+    assert app.table["urn"].dtype == "int64"
+    assert all(type(f["properties"]["urn"]) is int for f in app.schools_layer.data["features"])  # a JSON number

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from atlaskit import mapping
+from atlaskit import mapping, vocabulary
 from fake_atlas import make_authority
 
 
@@ -20,14 +20,14 @@ def town():
 
 
 def test_children_of_phase_sums_school_ages(town):
-    values = mapping.children_of_phase(town.lsoas, "secondary")
+    values = vocabulary.children_of_phase(town.lsoas, "secondary")
     first = town.lsoas.iloc[0]
     assert values.iloc[0] == sum(first[f"age_{a}_2019"] for a in range(11, 16))
     assert values.index.name == "lsoa11_code"
     with pytest.raises(ValueError, match="phase"):
-        mapping.children_of_phase(town.lsoas, "nursery")
+        vocabulary.children_of_phase(town.lsoas, "nursery")
     with pytest.raises(ValueError, match="age_4_2020"):
-        mapping.children_of_phase(town.lsoas, "primary", year=2020)
+        vocabulary.children_of_phase(town.lsoas, "primary", year=2020)
 
 
 def test_layer_values_rejects_unknown_layer(town):
@@ -154,7 +154,7 @@ def test_disclosure_never_shows_observed_counts_under_three():
             "source": ["observed", "observed", "observed", "modelled", "modelled"],
         }
     )
-    out = mapping.disclose_flows(flows)
+    out = mapping.format_flows(flows)
     assert out["pupils_shown"].isna().tolist() == [True, False, True, False, False]
     assert out["pupils_label"].tolist() == ["fewer than 3", "3", "fewer than 3", "fewer than 1 (estimate)", "about 8 (estimate)"]
     assert out["pupils_shown"].iloc[4] == 8.0
@@ -171,16 +171,6 @@ def test_catchment_summary_leaves_hidden_counts_out(town):
     values, labels, modelled = mapping.catchment_values(catchment)
     assert values.isna().sum() == 2 and not modelled.any()
     assert "fewer than 3" in set(labels)
-
-
-def test_search_schools_by_urn_postcode_and_name(town):
-    assert mapping.search_schools(town.schools, "100003")["urn"].tolist() == [100003]
-    assert mapping.search_schools(town.schools, "nw12bb")["urn"].tolist() == [100002]
-    assert mapping.search_schools(town.schools, "NW1")["urn"].tolist()[:1] == [100001]
-    assert mapping.search_schools(town.schools, "gamma")["urn"].tolist() == [100003]
-    assert mapping.search_schools(town.schools, "Alpah Primary School")["urn"].tolist()[:1] == [100001]
-    assert mapping.search_schools(town.schools, "zzzz").empty
-    assert mapping.search_schools(town.schools, "  ").empty
 
 
 def test_zoom_for_bounds_fits_a_borough_and_a_county():

@@ -1,4 +1,4 @@
-"""Pure school functions on small fixtures: registers, phases, capacity, inspections, location, LSOAs, authorities, search."""
+"""Pure school functions on small fixtures: registers, phases, capacity, inspections, location, LSOAs, authorities."""
 
 from __future__ import annotations
 
@@ -417,43 +417,3 @@ def test_resolve_authority_falls_back_to_the_la_number():
     out, joins = sch.resolve_authority(schools, codes)
     assert out.loc[0, "authority_code"] == "E09000001" and out.loc[0, "authority_source"] == "la_number"
     assert joins.empty
-
-
-# ---------------------------------------------------------------------------------------------
-# search
-
-
-def _directory():
-    return pd.DataFrame(
-        {"urn": S(["100000", "100001", "100002", "100003", "100004"]),
-         "school_name": S(["Sir John Cass's Foundation Primary School", "City of London School for Girls", "St Paul's Cathedral School",
-                           "Argyle Primary School", "Argyle Primary School"]),
-         "postcode": S(["EC3A 5DE", "EC2Y 8BB", "EC4M 9AD", "WC1H 9EG", "WC1H 9EH"]),
-         "is_open": [True, True, True, False, True], "laestab": S(["2013614", "2016005", "2016006", "2022019", "2022020"])}
-    ).pipe(
-        lambda d: pd.concat([d, pd.DataFrame({"urn": S(["100005"]), "school_name": S([pd.NA]), "postcode": S([pd.NA]), "is_open": [True], "laestab": S([pd.NA])})], ignore_index=True)
-    )  # fmt: skip
-
-
-def test_search_by_urn_and_postcode():
-    d = _directory()
-    assert sch.search_schools(d, "100002")["urn"].tolist() == ["100002"]
-    hit = sch.search_schools(d, "ec3a5de")
-    assert hit["urn"].iloc[0] == "100000" and hit["match"].iloc[0] == "postcode"
-    for number in ("2013614", "201/3614", "201 3614"):
-        hit = sch.search_schools(d, number)
-        assert hit["urn"].tolist() == ["100000"] and hit["match"].iloc[0] == "laestab"
-    outward = sch.search_schools(d, "WC1H")
-    assert set(outward["urn"]) == {"100003", "100004"}
-
-
-def test_search_by_name_substring_open_first_and_fuzzy():
-    d = _directory()
-    argyle = sch.search_schools(d, "argyle")
-    assert argyle["urn"].tolist()[:2] == ["100004", "100003"]  # same score: the open school first
-    assert argyle["match"].iloc[0] == "name"
-    typo = sch.search_schools(d, "Cathedarl School")
-    assert typo["urn"].iloc[0] == "100002" and typo["match"].iloc[0] == "fuzzy"
-    assert sch.search_schools(d, "   ").empty
-    assert sch.search_schools(d, "xqzv").empty
-    assert list(sch.search_schools(d, "school", limit=2).index) == list(sch.search_schools(d, "school").index[:2])

@@ -2,13 +2,11 @@
 
 The rules, as the London Schools Atlas applies them to National Pupil Database flows:
 
-1. **No observed count under 3 is ever shown.** Published observed cells are already 3 or more;
-   any observed figure computed by the Atlas for a smaller group (a filtered view, an aggregate)
-   goes through :func:`disclose`, which blanks counts under :data:`THRESHOLD` and flags them.
-2. **Totals are computed before suppression** (:func:`totals_before_suppression`): a school's total
-   is its published total, not the sum of the cells left after suppression, so suppression never
-   changes a total.
-3. **Modelled values are estimates**: shown rounded to whole pupils and labelled ``estimate``,
+1. **No observed count under the threshold is ever shown** (:data:`atlaskit.vocabulary.DISCLOSURE_THRESHOLD`,
+   3 pupils). Published observed cells are already 3 or more; any observed figure computed by the
+   Atlas for a smaller group goes through :func:`disclose`, which blanks it and flags it, and
+   :func:`check_disclosable` refuses a table that would still show one.
+2. **Modelled values are estimates**: shown rounded to whole pupils and labelled ``estimate``,
    never ``observed``; they are not suppressed (they describe no real child), but they are never
    mixed into an observed figure.
 """
@@ -19,14 +17,16 @@ import numpy as np
 import pandas as pd
 
 from atlaskit.errors import AtlasError
+from atlaskit.vocabulary import DISCLOSURE_THRESHOLD
 
-#: Smallest observed count that may be shown.
-THRESHOLD = 3
+#: The vocabulary's threshold under the name this module's callers use (one value, defined there).
+THRESHOLD = DISCLOSURE_THRESHOLD
 #: Label of modelled values wherever they are shown.
 ESTIMATE_LABEL = "estimate"
+#: Label of observed (published) counts.
 OBSERVED_LABEL = "observed"
 
-__all__ = ["THRESHOLD", "DisclosureError", "disclose", "totals_before_suppression", "check_disclosable", "format_count"]
+__all__ = ["THRESHOLD", "ESTIMATE_LABEL", "OBSERVED_LABEL", "DisclosureError", "disclose", "check_disclosable"]
 
 
 class DisclosureError(AtlasError):
@@ -57,35 +57,12 @@ def disclose(flows: pd.DataFrame, pupils: str = "pupils", source: str = "source"
     is_observed = out[source].astype("string").eq(OBSERVED_LABEL).fillna(False).to_numpy(dtype=bool)
     already = out["suppressed"].fillna(False).to_numpy(dtype=bool) if "suppressed" in out.columns else np.zeros(len(out), dtype=bool)
     values_np = values.to_numpy()
-    small = is_observed & (np.isnan(values_np) | (values_np < threshold))
-    shown = np.where(is_observed, values_np, np.round(values_np))
-    shown = np.where(small, np.nan, shown)
+    hidden = is_observed & (np.isnan(values_np) | (values_np < threshold) | already)
+    shown = np.where(hidden, np.nan, np.where(is_observed, values_np, np.round(values_np)))
     out[pupils] = pd.array(np.where(np.isnan(shown), pd.NA, shown), dtype="Float64").round(0).astype("Int64")
-    out["suppressed"] = small | (already & is_observed)
+    out["suppressed"] = hidden
     out["label"] = pd.Categorical(np.where(is_observed, OBSERVED_LABEL, ESTIMATE_LABEL), categories=[OBSERVED_LABEL, ESTIMATE_LABEL])
     return out
-
-
-def totals_before_suppression(flows: pd.DataFrame, by: str | list[str], pupils: str = "pupils", known_total: str | None = None) -> pd.DataFrame:
-    """Return totals per group computed from the unsuppressed counts (or a known published total).
-
-    Args:
-        flows: flows *before* :func:`disclose` (counts intact).
-        by: grouping column(s), e.g. ``"urn"``.
-        pupils: the count column.
-        known_total: optional column holding the group's published total before suppression
-            (``school_total_pupils``); where present it is used instead of the sum.
-
-    Returns:
-        One row per group with ``total_pupils`` (float).
-    """
-    by = [by] if isinstance(by, str) else list(by)
-    grouped = flows.groupby(by, observed=True, dropna=False)
-    totals = grouped[pupils].sum(min_count=1).astype("float64").rename("total_pupils")
-    if known_total and known_total in flows.columns:
-        published = grouped[known_total].max().astype("float64")
-        totals = published.where(published.notna(), totals).rename("total_pupils")
-    return totals.reset_index()
 
 
 def check_disclosable(flows: pd.DataFrame, pupils: str = "pupils", source: str = "source", threshold: int = THRESHOLD) -> None:
@@ -93,6 +70,9 @@ def check_disclosable(flows: pd.DataFrame, pupils: str = "pupils", source: str =
 
     Args:
         flows: a table about to be shown or exported.
+        pupils: name of the count column.
+        source: name of the source column (``observed`` rows are checked).
+        threshold: the smallest observed count that may be shown, pupils.
 
     Raises:
         DisclosureError: naming how many observed counts are under the threshold.
@@ -103,9 +83,3 @@ def check_disclosable(flows: pd.DataFrame, pupils: str = "pupils", source: str =
     if bad.any():
         raise DisclosureError(f"{int(bad.sum())} observed count(s) under {threshold} would be shown; pass the table through disclose() first")
 
-
-def format_count(value: float | None, label: str) -> str:
-    """Return a count as text for display: ``"<3"`` when suppressed, ``"~12"`` for estimates, ``"12"`` when observed."""
-    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
-        return f"<{THRESHOLD}" if label == OBSERVED_LABEL else "~0"
-    return f"~{int(round(float(value)))}" if label == ESTIMATE_LABEL else str(int(value))

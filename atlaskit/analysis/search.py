@@ -11,7 +11,7 @@ import pandas as pd
 __all__ = ["closest", "search_schools"]
 
 
-def closest(text: object, choices: Iterable[object], limit: int = 3) -> list[str]:
+def closest(text: object, choices: Iterable[object], limit: int = 3, min_score: float = 0.0) -> list[str]:
     """Return up to ``limit`` of ``choices`` closest to ``text`` (fuzzy, best first), as strings.
 
     The one "did you mean" of the Atlas: unknown URNs, LSOA codes and authority names use it.
@@ -20,10 +20,12 @@ def closest(text: object, choices: Iterable[object], limit: int = 3) -> list[str
         text: what the user gave.
         choices: the valid values (codes or names).
         limit: how many to return.
+        min_score: the lowest similarity kept (rapidfuzz ``WRatio``, 0-100; 0 keeps the ``limit`` closest).
     """
-    from rapidfuzz import process
+    from rapidfuzz import fuzz, process
 
-    return [match[0] for match in process.extract(str(text), [str(c) for c in choices], limit=limit)]
+    found = process.extract(str(text), [str(c) for c in choices], scorer=fuzz.WRatio, limit=limit, score_cutoff=min_score or None)
+    return [match[0] for match in found]
 
 
 _POSTCODE = re.compile(r"^[A-Z]{1,2}\d[A-Z\d]?\s*(\d[A-Z]{2})?$")
@@ -33,8 +35,8 @@ def search_schools(schools: pd.DataFrame, query: str, limit: int = 20, min_score
     """Find schools by URN, DfE number, postcode (full or outward code) or name (substring, then fuzzy).
 
     Args:
-        schools: rows with urn, school_name, postcode and optionally laestab (e.g. the store's
-            ``schools`` table).
+        schools: rows with urn (int64), school_name, postcode and optionally laestab and is_open
+            (e.g. the store's ``schools`` table).
         query: a URN (``"100000"``), a DfE number (LAEstab ``"2013614"`` or ``"201/3614"``), a
             postcode (``"EC3A 5DE"``, ``"ec3a5de"``, ``"EC3A"``) or part of a name (case and
             spacing ignored; typos tolerated).
@@ -53,7 +55,7 @@ def search_schools(schools: pd.DataFrame, query: str, limit: int = 20, min_score
     upper = re.sub(r"\s+", " ", text.upper())
     parts: list[pd.DataFrame] = []
     if re.fullmatch(r"\d{5,7}", text):
-        hit = schools[(schools["urn"].astype("string") == text).fillna(False).astype(bool)]
+        hit = schools[schools["urn"] == int(text)]
         parts.append(hit.assign(match="urn", score=100.0))
     number = re.fullmatch(r"(\d{3})\s*[/-]?\s*(\d{4})", text)
     if number and "laestab" in schools:

@@ -1,30 +1,8 @@
 """``atlas serve``: the Atlas app (``notebooks/atlas.ipynb``) served by Voilà as a public service.
 
-Configuration and why (measured; see DESIGN.md section 4):
-
-- **Only the app**: Voilà serves the one notebook at ``/`` (single-notebook mode), so its file
-  handler sees only ``notebooks/``; ``?authority=CODE`` picks the authority.
-- **No tracebacks, no sources**: ``show_tracebacks=False``, ``strip_sources=True``; the app
-  itself turns every callback error into a plain sentence.
-- **Loopback by default**: ``127.0.0.1``; put a reverse proxy in front for the internet.
-- **Preheated kernels** (``preheat_kernel``, ``pool_size``): each pooled kernel runs the notebook
-  ahead of any request, loading the default authority (``--authority``), then waits in
-  ``query_authority()`` for the page request.
-- **Idle culling** (``cull_idle_timeout``, ``cull_interval``): Voilà never shuts a kernel down
-  when its page closes (about 225 MB each); culling reclaims them.
-
-Preheating and culling together: a pooled kernel that has finished the whole notebook sits
-*idle*; once handed to a request it leaves the pool (where Voilà protects it) and, idle for
-longer than ``cull_idle_timeout``, can be culled before the browser connects ("Kernel does not
-exist"). Here the pooled kernel instead stays *busy* inside ``query_authority()`` (voila's
-``get_query_string`` blocks until the request arrives) and busy kernels are never culled
-(``cull_busy=False``); it then runs the last cells for the request, which refreshes its
-activity. The same gap (last cell run, page not yet connected) exists for every kernel and passed
-30 s with 10 pages loading at once on 2 cores: so the app, once shown under Voilà, sends a tiny
-message every 3 s until the browser has drawn it (``AtlasApp.keep_alive_until_shown``; at most
-300 s). Connected kernels are not culled (``cull_connected=False``); a closed page's kernel is,
-``cull_idle_timeout`` after its last message. ``tests/browser/test_serving.py`` proves it with a
-10 s timeout, shorter than the pool's idle time, under 30 sequential and 10 simultaneous views.
+Single-notebook mode at ``/`` (``?authority=CODE`` picks the authority), no tracebacks or sources,
+loopback by default, preheated kernels and idle culling; ``notebooks/methods/app.md`` says why
+each setting is what it is.
 """
 
 from __future__ import annotations
@@ -119,8 +97,10 @@ def voila_command(
     ]
     if pool_size > 0:
         argv += ["--preheat_kernel=True", f"--pool_size={int(pool_size)}", f"--VoilaKernelManager.fill_delay={float(fill_delay)}"]
+    from atlaskit.app.query import SERVE_AUTHORITY_ENV
+
     env = dict(os.environ)
-    env["ATLAS_SERVE_AUTHORITY"] = authority
+    env[SERVE_AUTHORITY_ENV] = authority
     env.setdefault("PYTHONUNBUFFERED", "1")
     if extra_env:
         env.update(extra_env)
