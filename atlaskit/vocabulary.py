@@ -25,6 +25,9 @@ __all__ = [
     "DISCLOSURE_THRESHOLD",
     "OPERATING_MARGINS_PCT",
     "URN_DTYPE",
+    "academic_year",
+    "academic_year_end",
+    "is_state_funded",
     "check_phase",
     "census_age_columns",
     "children_of_phase",
@@ -120,15 +123,17 @@ def children_of_phase(lsoas: pd.DataFrame, phase: str, year: int = 2019) -> pd.S
     return pd.Series(values.to_numpy(), index=pd.Index(lsoas["lsoa11_code"].astype(str), name="lsoa11_code"), name="children")
 
 
+def is_state_funded(schools: pd.DataFrame) -> pd.Series:
+    """Return True for each state-funded school, open or closed (the store's ``is_state_funded``; missing counts as False)."""
+    return schools["is_state_funded"].fillna(False).astype(bool)
+
+
 def is_open_state_funded(schools: pd.DataFrame) -> pd.Series:
     """Return True for each school that is open and state-funded (the store's ``is_open`` and ``is_state_funded``).
 
     A missing flag counts as False.
     """
-    keep = pd.Series(True, index=schools.index)
-    for column in ("is_open", "is_state_funded"):
-        keep &= schools[column].fillna(False).astype(bool)
-    return keep
+    return is_state_funded(schools) & schools["is_open"].fillna(False).astype(bool)
 
 
 def teaches_phase(schools: pd.DataFrame, phase: str) -> pd.Series:
@@ -147,3 +152,26 @@ def first_year_under_margin(years: pd.Series, spare_pct: pd.Series, margin_pct: 
     under = np.asarray(pd.to_numeric(spare_pct, errors="coerce") < margin_pct)
     hits = np.flatnonzero(under)
     return str(np.asarray(years)[hits[0]]) if hits.size else None
+
+
+def academic_year(end_year: int) -> str:
+    """Return the label of the academic year ending in the summer of ``end_year`` (2025 -> ``"2024/25"``)."""
+    end_year = int(end_year)
+    return f"{end_year - 1}/{end_year % 100:02d}"
+
+
+def academic_year_end(label: str) -> int:
+    """Return the calendar year in which academic year ``label`` ends (``"2024/25"`` -> 2025).
+
+    Raises:
+        ValueError: naming the label when it is not like ``2024/25``.
+    """
+    text = str(label).strip()
+    try:
+        start, end = text.split("/")
+        start_year = int(start)
+        if len(start) != 4 or int(end) != (start_year + 1) % 100:
+            raise ValueError
+    except ValueError:
+        raise ValueError(f"academic year {label!r} is not like '2024/25'") from None
+    return start_year + 1

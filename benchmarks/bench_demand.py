@@ -18,7 +18,7 @@ import pandas as pd
 from atlaskit import store
 from atlaskit.analysis import demand as d
 from atlaskit.analysis.demand.population import _population_path
-from atlaskit.vocabulary import MIDYEAR_AGES
+from atlaskit.vocabulary import MIDYEAR_AGES, academic_year, academic_year_end
 
 
 def naive_projection(la_population: pd.DataFrame, rolls: pd.DataFrame, years_ahead: int, birth_index: np.ndarray) -> pd.DataFrame:
@@ -40,7 +40,7 @@ def naive_projection(la_population: pd.DataFrame, rolls: pd.DataFrame, years_ahe
             if mine.empty:
                 continue
             origin = mine.iloc[-1]
-            start = d.academic_year_end(origin["academic_year"])
+            start = academic_year_end(origin["academic_year"])
             current = p20.copy()
             by_year = {2020: current}
             for year in range(2021, start + years_ahead + 1):
@@ -55,7 +55,7 @@ def naive_projection(la_population: pd.DataFrame, rolls: pd.DataFrame, years_ahe
 
             participation = origin["pupils"] / children(by_year[start])
             for h in range(years_ahead + 1):
-                out.append((code, phase, d.academic_year(start + h), participation * children(by_year[start + h])))
+                out.append((code, phase, academic_year(start + h), participation * children(by_year[start + h])))
     return pd.DataFrame(out, columns=["authority_code", "phase", "academic_year", "pupils"])
 
 

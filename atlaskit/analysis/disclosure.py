@@ -19,21 +19,19 @@ import pandas as pd
 from atlaskit.errors import AtlasError
 from atlaskit.vocabulary import DISCLOSURE_THRESHOLD
 
-#: The vocabulary's threshold under the name this module's callers use (one value, defined there).
-THRESHOLD = DISCLOSURE_THRESHOLD
 #: Label of modelled values wherever they are shown.
 ESTIMATE_LABEL = "estimate"
 #: Label of observed (published) counts.
 OBSERVED_LABEL = "observed"
 
-__all__ = ["THRESHOLD", "ESTIMATE_LABEL", "OBSERVED_LABEL", "DisclosureError", "disclose", "check_disclosable"]
+__all__ = ["ESTIMATE_LABEL", "OBSERVED_LABEL", "DisclosureError", "disclose", "check_disclosable"]
 
 
 class DisclosureError(AtlasError):
     """A table about to be shown or exported would reveal an observed count under the threshold."""
 
 
-def disclose(flows: pd.DataFrame, pupils: str = "pupils", source: str = "source", threshold: int = THRESHOLD) -> pd.DataFrame:
+def disclose(flows: pd.DataFrame, pupils: str = "pupils", source: str = "source", threshold: int = DISCLOSURE_THRESHOLD) -> pd.DataFrame:
     """Return a copy of a flows table safe to show: small observed counts blanked, modelled ones rounded.
 
     Args:
@@ -65,7 +63,7 @@ def disclose(flows: pd.DataFrame, pupils: str = "pupils", source: str = "source"
     return out
 
 
-def check_disclosable(flows: pd.DataFrame, pupils: str = "pupils", source: str = "source", threshold: int = THRESHOLD) -> None:
+def check_disclosable(flows: pd.DataFrame, pupils: str = "pupils", source: str = "source", threshold: int = DISCLOSURE_THRESHOLD) -> None:
     """Raise :class:`DisclosureError` if any observed count under ``threshold`` would be shown.
 
     Args:

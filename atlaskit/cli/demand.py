@@ -9,6 +9,7 @@ import typer
 from atlaskit.analysis.problems import Problem
 from atlaskit.cli import app, validate_app
 from atlaskit.cli.data import Format, print_frame
+from atlaskit.vocabulary import academic_year
 
 #: Columns of ``atlas demand --format csv``, in order.
 CSV_COLUMNS = [
@@ -97,7 +98,7 @@ def _print_areas(code: str, la_population, scorecard, years: int, fmt: Format, s
     print_frame(first.round(1), fmt, title=f"{code}: planning groups whose spare places fall under the DfE's 2% margin, first year first "
                 "(pupils: the authority's projection shared out by LSOA children and the flows; places: SCAP 2015 "
                 "shares of the authority's latest places)")
-    shown = result.table[result.table["academic_year"].isin([demand.academic_year(2025), demand.academic_year(2025 + years)])]
+    shown = result.table[result.table["academic_year"].isin([academic_year(2025), academic_year(2025 + years)])]
     print_frame(shown[["planning_group", "phase", "academic_year", "pupils", "pupils_no_capacity", "capacity", "surplus", "pct_spare", "n_schools"]].round(1), fmt, title="Planning groups now and at the end of the projection")
 
 

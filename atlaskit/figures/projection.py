@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from atlaskit.analysis.demand import academic_year, academic_year_end
+from atlaskit.vocabulary import academic_year, academic_year_end
 from atlaskit.vocabulary import OPERATING_MARGINS_PCT
 
 

@@ -11,7 +11,7 @@ from atlaskit.report.blocks import Block, _guard, _notes, note_block, table_bloc
 from atlaskit.report.context import ReportContext, _own_problems, phase_schools
 from atlaskit.report.projection import DEMAND_OFF, _margins_text, _projection
 from atlaskit.report.wording import word_problem
-from atlaskit.vocabulary import OPERATING_MARGINS_PCT, YEAR_GROUP_LABELS, first_year_under_margin
+from atlaskit.vocabulary import OPERATING_MARGINS_PCT, YEAR_GROUP_LABELS, academic_year_end, first_year_under_margin
 
 if TYPE_CHECKING:
     from atlaskit.analysis.demand import DemandResult
@@ -119,7 +119,7 @@ def planning_area_projection(ctx: ReportContext) -> DemandResult:
         ahead = table[(table["authority_code"] == ctx.authority) & table["kind"].isin(["actual", "projection"])]
         if ahead.empty:
             raise LookupError(f"no authority projection for {ctx.authority_name} to share out among its planning areas")
-        last_year = max(int(str(y)[:4]) + 1 for y in ahead["academic_year"])
+        last_year = max(academic_year_end(y) for y in ahead["academic_year"])
         ctx.cache["small_areas"] = demand.small_area_demand(
             data.lsoas,
             data.flows[data.flows["phase"] == ctx.phase],

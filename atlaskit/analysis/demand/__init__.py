@@ -53,8 +53,6 @@ from atlaskit.analysis.demand.intervals import (
 )
 from atlaskit.analysis.demand.population import (
     BIRTH_PARENT_AGES,
-    academic_year,
-    academic_year_end,
     backcast_population,
     birth_ratio,
     cohort_ratios,
@@ -76,8 +74,6 @@ from atlaskit.analysis.demand.small_areas import (
 __all__ = [
     # population
     "BIRTH_PARENT_AGES",
-    "academic_year",
-    "academic_year_end",
     "population_array",
     "cohort_ratios",
     "birth_ratio",

@@ -13,7 +13,7 @@ import pandas as pd
 
 from atlaskit.analysis.demand.capacity import rolls_from_scorecard
 from atlaskit.analysis.demand.intervals import calibrate_intervals
-from atlaskit.analysis.demand.population import academic_year_end
+from atlaskit.vocabulary import academic_year_end
 from atlaskit.analysis.demand.projection import DemandResult, project_rolls
 from atlaskit.analysis.problems import Problem, ProblemKind
 from atlaskit.vocabulary import PHASES

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from atlaskit.analysis import flows
-from atlaskit.analysis.demand.population import academic_year_end
+from atlaskit.vocabulary import academic_year_end
 from atlaskit.vocabulary import OPERATING_MARGINS_PCT, PHASES
 
 

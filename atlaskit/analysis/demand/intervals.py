@@ -9,7 +9,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from atlaskit.analysis.demand.population import _population_path, academic_year_end, year_group_children
+from atlaskit.analysis.demand.population import _population_path, year_group_children
+from atlaskit.vocabulary import academic_year_end
 from atlaskit.errors import ModelError
 from atlaskit.vocabulary import PHASES
 

@@ -20,29 +20,6 @@ BIRTH_PARENT_AGES = (20, 44)
 _SMOOTH_AGES = 18
 
 
-def academic_year(end_year: int) -> str:
-    """Return the label of the academic year ending in the summer of ``end_year`` (2025 -> ``"2024/25"``)."""
-    end_year = int(end_year)
-    return f"{end_year - 1}/{end_year % 100:02d}"
-
-
-def academic_year_end(label: str) -> int:
-    """Return the calendar year in which academic year ``label`` ends (``"2024/25"`` -> 2025).
-
-    Raises:
-        ValueError: naming the label when it is not like ``2024/25``.
-    """
-    text = str(label).strip()
-    try:
-        start, end = text.split("/")
-        start_year = int(start)
-        if len(start) != 4 or int(end) != (start_year + 1) % 100:
-            raise ValueError
-    except ValueError:
-        raise ValueError(f"academic year {label!r} is not like '2024/25'") from None
-    return start_year + 1
-
-
 def population_array(
     la_population: pd.DataFrame, years: tuple[int, ...] = (2019, 2020), max_age: int = 90
 ) -> tuple[np.ndarray, np.ndarray, list[Problem]]:

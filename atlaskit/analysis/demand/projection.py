@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 
 from atlaskit.analysis.demand.intervals import interval_quantiles
-from atlaskit.analysis.demand.population import _population_path, academic_year, academic_year_end, year_group_children
+from atlaskit.analysis.demand.population import _population_path, year_group_children
+from atlaskit.vocabulary import academic_year, academic_year_end
 from atlaskit.analysis.problems import Problem, ProblemKind
 from atlaskit.vocabulary import PHASES
 

@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 
 from atlaskit.analysis.demand.capacity import school_phase_places, school_phase_rolls, spare_places
-from atlaskit.analysis.demand.population import _population_path, academic_year, academic_year_end, project_population, year_group_children
+from atlaskit.analysis.demand.population import _population_path, project_population, year_group_children
+from atlaskit.vocabulary import academic_year, academic_year_end
 from atlaskit.analysis.demand.projection import DemandResult
 from atlaskit.analysis.problems import Problem, ProblemKind
 from atlaskit.errors import ModelError

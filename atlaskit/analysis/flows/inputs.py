@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from atlaskit.errors import ModelError
-from atlaskit.vocabulary import CENSUS_AGES, URN_DTYPE, check_phase, children_of_phase, is_open_state_funded
+from atlaskit.vocabulary import CENSUS_AGES, URN_DTYPE, check_phase, children_of_phase, is_open_state_funded, is_state_funded
 
 
 #: Ratio of the mean trip to school at primary ages to that at secondary ages (National Travel Survey
@@ -183,8 +183,7 @@ def phase_destinations(schools: pd.DataFrame, phase: str, pupils_column: str = "
         which are not modelled and must be reported.
     """
     s = schools
-    # TODO(vocabulary): an is_state_funded rule (open or not) beside is_open_state_funded
-    keep = is_open_state_funded(s) if open_only else s["is_state_funded"].fillna(False).astype(bool)
+    keep = is_open_state_funded(s) if open_only else is_state_funded(s)
     keep &= ~s["phase"].astype("string").isin(EXCLUDED_PHASES).fillna(False)
     s = s[keep.to_numpy()]
     other = "pupils_2015" if pupils_column == "pupils_2019" else "pupils_2019"
