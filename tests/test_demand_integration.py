@@ -11,7 +11,7 @@ import pytest
 
 from atlaskit.analysis import demand as d
 from atlaskit.analysis.problems import ProblemKind
-from atlaskit.vocabulary import PHASES, academic_year, academic_year_end
+from atlaskit.vocabulary import PHASES, academic_year
 
 pytestmark = pytest.mark.integration
 
