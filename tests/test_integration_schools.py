@@ -6,9 +6,11 @@ import numpy as np
 import pytest
 import shapely
 
+from atlaskit.store import locate
 from atlaskit.store import registers as sch
 from atlaskit import store as st
 from atlaskit.sources import schools as src
+from atlaskit.vocabulary import SCHOOL_PHASES
 
 pytestmark = pytest.mark.integration
 
@@ -56,7 +58,7 @@ def test_readers_match_the_documented_files(registers, data_dir):
 
 
 def test_london_coordinate_disagreements_are_the_nine(registers):
-    london = sch.choose_london_coordinates(sch.dedupe_london_schools(registers["london_rows"]))
+    london = locate.choose_london_coordinates(sch.dedupe_london_schools(registers["london_rows"]))
     assert (london["lsa_disagreement_m"] > 20).sum() == 9
 
 
@@ -162,5 +164,5 @@ def test_schools_table_has_the_documented_columns(schools):
     assert [c for c in schools.columns if c in documented] == [c for c in documented if c in schools.columns]
     assert set(documented) <= set(schools.columns)
     assert schools.crs.to_epsg() == 27700
-    assert set(schools["phase"]) <= set(sch.PHASES)
+    assert set(schools["phase"]) <= set(SCHOOL_PHASES)
     assert schools["authority_code"].dropna().is_monotonic_increasing

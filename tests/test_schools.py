@@ -10,8 +10,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from shapely.geometry import box
 
+from atlaskit.store import locate
 from atlaskit.store import registers as sch
 from atlaskit.errors import DataFormatError
+from atlaskit.vocabulary import SCHOOL_PHASES
 
 S = lambda values: pd.Series(values, dtype="string")  # noqa: E731
 
@@ -66,7 +68,7 @@ def test_choose_london_coordinates_trusts_the_pair_nearer_the_postcode():
         ]
     )
     points = pd.DataFrame({"postcode": ["UB1 1LR", "E8 3DY", "N1 4BS"], "easting": [512270.0, 533651.0, 533254.0], "northing": [180472.0, 184623.0, 184727.0]})
-    out = sch.choose_london_coordinates(london, points).set_index("urn")
+    out = locate.choose_london_coordinates(london, points).set_index("urn")
     assert out.loc["1", "lsa_coordinates"] == "lonlat" and out.loc["1", "lsa_easting"] == 512631.0
     assert out.loc["2", "lsa_coordinates"] == "easting_northing" and out.loc["2", "lsa_northing"] == 184613.0
     assert out.loc["3", "lsa_coordinates"] == "easting_northing"
@@ -203,7 +205,7 @@ def test_combine_registers_refuses_repeated_urns():
 def test_classify_phase(etype, phase, low, high, ctype, expected):
     out = sch.classify_phase(pd.Series([etype]), pd.Series([phase]), pd.Series([low], dtype="Int64"), pd.Series([high], dtype="Int64"), pd.Series([ctype]))
     assert out.iloc[0] == expected
-    assert out.iloc[0] in sch.PHASES
+    assert out.iloc[0] in SCHOOL_PHASES
 
 
 # ---------------------------------------------------------------------------------------------
@@ -314,7 +316,7 @@ def test_locate_schools_order_and_reasons():
     points = pd.DataFrame({"postcode": ["AA1 1AA", "BB1 1BB", "CC1 1CC", "QQ1 1QQ"], "easting": [1.0, 2.0, 3.0, np.nan], "northing": [10.0, 20.0, 30.0, np.nan]})
     london = pd.DataFrame({"urn": S(["3", "1"]), "lsa_easting": [300.0, 999.0], "lsa_northing": [3000.0, 999.0]})
     predecessors = pd.DataFrame({"urn": S(["4"]), "predecessor_urn": S(["40"]), "predecessor_postcode": S(["CC1 1CC"])})
-    out, joins = sch.locate_schools(register, points, london, predecessors)
+    out, joins = locate.locate_schools(register, points, london, predecessors)
     out = out.set_index("urn")
     assert len(out) == len(register)
     assert out.loc["1", "located_by"] == "codepoint" and out.loc["1", "easting"] == 1.0  # the newest postcode first, not the LSA point
@@ -333,7 +335,7 @@ def test_locate_schools_order_and_reasons():
 def test_locate_schools_every_school_located_or_listed(postcodes):
     register = pd.DataFrame({"urn": S([str(i) for i in range(len(postcodes))]), "postcodes": S(postcodes)})
     points = pd.DataFrame({"postcode": ["AA1 1AA", "BB1 1BB"], "easting": [1.0, 2.0], "northing": [1.0, 2.0]})
-    out, joins = sch.locate_schools(register, points)
+    out, joins = locate.locate_schools(register, points)
     assert len(out) == len(register)
     unlocated = set(out.loc[out["located_by"].isna(), "urn"])
     assert unlocated == set(joins["urn"])
@@ -354,7 +356,7 @@ def test_assign_lsoa_within_boundary_nearest_and_outside():
         {"urn": S(["in", "edge", "near", "far", "none", "b"]),
          "easting": [50.0, 100.0, 250.0, 20000.0, np.nan, 5050.0], "northing": [50.0, 50.0, 50.0, 50.0, np.nan, 50.0]}
     )  # fmt: skip
-    out, joins = sch.assign_lsoa(points, _squares(), max_distance_m=1000)
+    out, joins = locate.assign_lsoa(points, _squares(), max_distance_m=1000)
     out = out.set_index("urn")
     assert out.loc["in", "lsoa11_code"] == "E01000002" and out.loc["in", "lsoa_match"] == "within"
     assert out.loc["edge", "lsoa11_code"] == "E01000001"  # on the shared edge: the lowest code, every time
@@ -376,7 +378,7 @@ def test_assign_lsoa_each_point_gets_the_lowest_touching_polygon(cells):
         crs="EPSG:27700",
     )
     points = pd.DataFrame({"urn": S([str(k) for k in range(len(cells))]), "easting": [10.0 * x for x, _ in cells], "northing": [10.0 * y for _, y in cells]})
-    out, joins = sch.assign_lsoa(points, grid)
+    out, joins = locate.assign_lsoa(points, grid)
     assert len(out) == len(points) and out["lsoa_match"].eq("within").all() and joins.empty
     polygons = grid.set_index("lsoa11_code").geometry
     for row, (x, y) in zip(out.itertuples(), cells):
@@ -387,7 +389,7 @@ def test_assign_lsoa_each_point_gets_the_lowest_touching_polygon(cells):
 
 def test_assign_lsoa_needs_british_national_grid():
     with pytest.raises(DataFormatError, match="27700"):
-        sch.assign_lsoa(pd.DataFrame({"urn": ["1"], "easting": [1.0], "northing": [1.0]}), _squares().to_crs(4326))
+        locate.assign_lsoa(pd.DataFrame({"urn": ["1"], "easting": [1.0], "northing": [1.0]}), _squares().to_crs(4326))
 
 
 def test_resolve_authority_split_numbers_decided_by_lsoa():
@@ -399,7 +401,7 @@ def test_resolve_authority_split_numbers_decided_by_lsoa():
         {"urn": S(["1", "2", "3", "4", "5", "6"]), "la_number": S(["201", "928", "928", "201", "999", "835"]),
          "lsoa_authority_code": S(["E09000001", "E06000062", pd.NA, "E09000007", pd.NA, "E06000058"])}
     )  # fmt: skip
-    out, joins = sch.resolve_authority(schools, codes)
+    out, joins = locate.assign_current_authority(schools, codes)
     out = out.set_index("urn")
     assert out.loc["1", "authority_code"] == "E09000001" and out.loc["1", "authority_source"] == "lsoa"
     assert out.loc["2", "authority_code"] == "E06000062" and pd.isna(out.loc["2", "la_number_authority_code"])
@@ -414,7 +416,7 @@ def test_resolve_authority_split_numbers_decided_by_lsoa():
 def test_resolve_authority_falls_back_to_the_la_number():
     codes = pd.DataFrame({"code": ["201"], "authority_code": ["E09000001"], "kind": ["la_number"]})
     schools = pd.DataFrame({"urn": S(["1"]), "la_number": S(["201"]), "lsoa_authority_code": S([pd.NA])})
-    out, joins = sch.resolve_authority(schools, codes)
+    out, joins = locate.assign_current_authority(schools, codes)
     assert out.loc[0, "authority_code"] == "E09000001" and out.loc[0, "authority_source"] == "la_number"
     assert joins.empty
 
