@@ -18,9 +18,21 @@ def isin_fast(values, other) -> np.ndarray:
 
 
 def join_rows(frame: pd.DataFrame, step: str, status: str, reason: pd.Series | str) -> pd.DataFrame:
-    """Return ``school_joins`` rows for the schools in ``frame`` (columns urn and optional laestab, school_name)."""
+    """Return ``school_joins`` rows for the schools in ``frame`` (columns urn and optional laestab, school_name).
+
+    Args:
+        frame: the schools (``urn`` whole numbers, missing where a row has no school).
+        step: ``location``, ``lsoa``, ``capacity``, ``authority``, ``ks2``, ``ks4`` or ``ofsted``.
+        status: ``not located``, ``not joined``, ``resolved`` or ``differs``.
+        reason: one text for all, or one per row of ``frame``.
+
+    Returns:
+        Rows with :data:`JOIN_COLUMNS`; ``urn`` is nullable Int64, the rest text.
+    """
     out = pd.DataFrame(index=frame.index)
-    for column in ("urn", "laestab", "school_name"):
+    # URNs stay whole numbers; nullable because 2015 capacity rows that match no school have none
+    out["urn"] = pd.array(frame["urn"], dtype="Int64") if "urn" in frame else pd.Series(pd.NA, index=frame.index, dtype="Int64")
+    for column in ("laestab", "school_name"):
         out[column] = frame[column].astype("string") if column in frame else pd.Series(pd.NA, index=frame.index, dtype="string")
     out["step"] = step
     out["status"] = status
@@ -31,4 +43,4 @@ def join_rows(frame: pd.DataFrame, step: str, status: str, reason: pd.Series | s
 
 def empty_joins() -> pd.DataFrame:
     """Return a ``school_joins`` table with no rows."""
-    return pd.DataFrame({c: pd.Series(dtype="string") for c in JOIN_COLUMNS})
+    return pd.DataFrame({c: pd.Series(dtype="Int64" if c == "urn" else "string") for c in JOIN_COLUMNS})

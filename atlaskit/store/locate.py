@@ -87,7 +87,7 @@ def locate_schools(
         row per unlocated school (step ``location``, status ``not located``) with the reason.
     """
     points = postcode_points.dropna(subset=["postcode"]).drop_duplicates("postcode").set_index("postcode")[["easting", "northing"]]
-    urns = register["urn"].astype("string").reset_index(drop=True)
+    urns = register["urn"].reset_index(drop=True)
     out = pd.DataFrame({"urn": urns, "easting": np.nan, "northing": np.nan})
     out["located_by"] = pd.Series(pd.NA, index=out.index, dtype="string")
     out["located_postcode"] = pd.Series(pd.NA, index=out.index, dtype="string")
@@ -164,7 +164,7 @@ def assign_lsoa(points: pd.DataFrame, lsoas, max_distance_m: float = 1000.0) -> 
     polys = lsoas[["lsoa11_code", "authority_code", "geometry"]].reset_index(drop=True)
     hits = gpd.sjoin(pts, polys, how="inner", predicate="intersects")
     hits = hits.sort_values(["row", "lsoa11_code"]).drop_duplicates("row")
-    out = pd.DataFrame({"urn": frame["urn"].astype("string")})
+    out = pd.DataFrame({"urn": frame["urn"]})
     out["lsoa11_code"] = pd.Series(pd.NA, index=out.index, dtype="string")
     out["lsoa_authority_code"] = pd.Series(pd.NA, index=out.index, dtype="string")
     out["lsoa_match"] = pd.Series(pd.NA, index=out.index, dtype="string")
@@ -223,7 +223,7 @@ def assign_current_authority(schools: pd.DataFrame, authority_codes: pd.DataFram
     n_options = choices.map(lambda c: len(c) if isinstance(c, list) else 0)
     single = choices.map(lambda c: c[0] if isinstance(c, list) and len(c) == 1 else None).astype("string")
     lsoa_auth = schools["lsoa_authority_code"].astype("string")
-    out = pd.DataFrame({"urn": schools["urn"].astype("string")}, index=schools.index)
+    out = pd.DataFrame({"urn": schools["urn"]}, index=schools.index)
     out["authority_code"] = lsoa_auth.fillna(single)
     out["la_number_authority_code"] = single
     source = np.where(lsoa_auth.notna(), "lsoa", np.where(single.notna(), "la_number", ""))

@@ -129,10 +129,8 @@ def combine_registers(
     """
     for name, frame in [("school_postcodes", school_postcodes), ("spine", spine), ("census", census), ("london", london)]:
         if frame["urn"].duplicated().any():
-            raise DataFormatError(f"{name}: URN repeated ({', '.join(frame.loc[frame['urn'].duplicated(), 'urn'].head(3))}); de-duplicate it first")
-    urns = pd.Index(
-        pd.concat([census["urn"], spine["urn"], london["urn"], school_postcodes["urn"]]).dropna().astype("string").unique(), name="urn"
-    ).sort_values()
+            raise DataFormatError(f"{name}: URN repeated ({', '.join(map(str, frame.loc[frame['urn'].duplicated(), 'urn'].head(3)))}); de-duplicate it first")
+    urns = pd.Index(pd.concat([census["urn"], spine["urn"], london["urn"], school_postcodes["urn"]]).unique(), name="urn").sort_values()
     ce = census.set_index("urn").reindex(urns)
     sp = spine.set_index("urn").reindex(urns)
     lsa = london.set_index("urn").reindex(urns)
@@ -323,7 +321,7 @@ def match_capacity(
         ``capacity``, status ``not joined``) and every choice among several URNs (status
         ``resolved``).
     """
-    pairs = pd.concat([f[["urn", "laestab"]].astype("string") for f in laestab_sources], ignore_index=True).dropna().drop_duplicates()
+    pairs = pd.concat([f[["urn", "laestab"]] for f in laestab_sources], ignore_index=True).dropna().drop_duplicates()
     info = register.set_index("urn")[["laestab", "is_open", "open_date", "close_date", "in_school_postcodes"]]
     cand = pairs[isin_fast(pairs["laestab"], capacity["laestab"])].join(info.drop(columns="laestab"), on="urn")
     cand["open_then"] = (cand["open_date"].isna() | (cand["open_date"] <= on_date)) & (cand["close_date"].isna() | (cand["close_date"] > on_date))
@@ -351,7 +349,7 @@ def match_capacity(
     clashed = first[clash]
     first = first[~clash]
     matched = capacity.merge(first[["laestab", "urn", "capacity_match"]], on="laestab", how="left")
-    matched["urn"] = matched["urn"].astype("string")
+    matched["urn"] = pd.array(matched["urn"], dtype="Int64")  # <NA>: no school matched
     matched["capacity_match"] = matched["capacity_match"].astype("string")
 
     joins = [empty_joins()]
@@ -362,8 +360,8 @@ def match_capacity(
         joins.append(join_rows(missing, "capacity", "not joined", reason))
     chose = matched[matched["capacity_match"].notna() & (matched["capacity_match"] != "unique")]
     if len(chose):
-        others = cand[isin_fast(cand["laestab"], chose["laestab"])].groupby("laestab")["urn"].agg(", ".join)
-        reason = "LAEstab shared by URNs " + chose["laestab"].map(others).astype("string") + ": chose " + chose["urn"] + " (" + chose["capacity_match"] + ")"
+        others = cand[isin_fast(cand["laestab"], chose["laestab"])].groupby("laestab")["urn"].agg(lambda urns: ", ".join(map(str, urns)))
+        reason = "LAEstab shared by URNs " + chose["laestab"].map(others).astype("string") + ": chose " + chose["urn"].astype("string") + " (" + chose["capacity_match"] + ")"
         joins.append(join_rows(chose, "capacity", "resolved", reason))
     return matched, pd.concat(joins, ignore_index=True)
 
@@ -391,15 +389,15 @@ def follow_successors(matched: pd.DataFrame, register: pd.DataFrame, links: pd.D
     plain = links[links["link_type"].eq("Successor").fillna(False).astype(bool)].dropna(subset=["urn", "link_urn"])
     plain = plain.drop_duplicates(["urn", "link_urn"])
     single = plain[~plain["urn"].duplicated(keep=False)]
-    successor = dict(zip(single["urn"].astype(str), single["link_urn"].astype(str)))
-    is_open = dict(zip(register["urn"].astype(str), register["is_open"].astype(bool)))
+    successor = dict(zip(single["urn"].tolist(), single["link_urn"].tolist()))
+    is_open = dict(zip(register["urn"].tolist(), register["is_open"].astype(bool)))
     out = matched.copy()
-    taken = set(out["urn"].dropna().astype(str))
-    moved_from: dict[int, str] = {}
+    taken = set(out["urn"].dropna().tolist())
+    moved_from: dict[int, int] = {}
     for i, urn in out["urn"].items():
-        if pd.isna(urn) or is_open.get(str(urn), False):
+        if pd.isna(urn) or is_open.get(urn, False):
             continue
-        current = str(urn)
+        current = urn
         for _ in range(max_steps):
             current = successor.get(current)
             if current is None or is_open.get(current, False):
@@ -407,12 +405,12 @@ def follow_successors(matched: pd.DataFrame, register: pd.DataFrame, links: pd.D
         if current is None or not is_open.get(current, False) or current in taken:
             continue
         taken.add(current)
-        moved_from[i] = str(urn)
+        moved_from[i] = urn
         out.at[i, "urn"] = current
     if not moved_from:
         return out, empty_joins()
     rows = pd.Index(list(moved_from))
-    old = pd.Series(moved_from, dtype="string").reindex(rows)
+    old = pd.Series(moved_from).astype("string").reindex(rows)
     out.loc[rows, "capacity_match"] = ("successor of " + old).to_numpy()
     reason = "2015 capacity of closed URN " + old + " carried to its open successor " + out.loc[rows, "urn"].astype("string") + " (register links)"
     return out, join_rows(out.loc[rows], "capacity", "resolved", reason)

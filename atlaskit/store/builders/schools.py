@@ -15,10 +15,11 @@ from pathlib import Path
 import pandas as pd
 
 from atlaskit.errors import StoreMissing
+from atlaskit.sources import school_figures, postcodes
 from atlaskit.sources import schools as src
 from atlaskit.store import locate, registers
 from atlaskit.store.joins import isin_fast, join_rows
-from atlaskit.vocabulary import is_open_state_funded, teaches_phase
+from atlaskit.vocabulary import URN_DTYPE, is_open_state_funded, teaches_phase
 
 #: Columns of the ``schools`` table, in order (see :mod:`atlaskit.store`).
 SCHOOL_COLUMNS = [
@@ -44,8 +45,12 @@ def _predecessors(links: pd.DataFrame, register: pd.DataFrame) -> pd.DataFrame:
     pred = links[links["link_type"].str.startswith("Predecessor").fillna(False)][["urn", "link_urn"]]
     postcode = register.set_index("urn")["postcode"]
     return pd.DataFrame(
-        {"urn": pred["urn"].to_numpy(), "predecessor_urn": pred["link_urn"].to_numpy(), "predecessor_postcode": pred["link_urn"].map(postcode).to_numpy()}
-    ).astype("string")
+        {
+            "urn": pred["urn"].to_numpy(),
+            "predecessor_urn": pred["link_urn"].to_numpy(),
+            "predecessor_postcode": pd.array(pred["link_urn"].map(postcode), dtype="string"),
+        }
+    )
 
 
 def build(data_dir: Path, tables: dict | None = None) -> dict:
@@ -77,9 +82,9 @@ def build(data_dir: Path, tables: dict | None = None) -> dict:
     spine = src.read_spine(data_dir)
     census = src.read_census(data_dir)
     london_rows = src.read_london_schools_atlas(data_dir)
-    capacity = src.read_capacity_2015(data_dir)
-    ks2, ks4 = src.read_ks2(data_dir), src.read_ks4(data_dir)
-    ofsted = registers.latest_inspection(src.read_ofsted(data_dir))
+    capacity = school_figures.read_capacity_2015(data_dir)
+    ks2, ks4 = school_figures.read_ks2(data_dir), school_figures.read_ks4(data_dir)
+    ofsted = registers.latest_inspection(school_figures.read_ofsted(data_dir))
     links = src.read_school_links(data_dir)
 
     london = registers.dedupe_london_schools(london_rows)
@@ -88,7 +93,7 @@ def build(data_dir: Path, tables: dict | None = None) -> dict:
     wanted = pd.concat(
         [register["postcodes"].str.split("|").explode(), london["postcode"], predecessors["predecessor_postcode"]]
     ).dropna()
-    codepoint = src.read_codepoint(data_dir, postcodes=wanted)
+    codepoint = postcodes.read_codepoint(data_dir, postcodes=wanted)
     london = locate.choose_london_coordinates(london, codepoint)
 
     located, located_joins = locate.locate_schools(register, codepoint, london, predecessors)
@@ -101,7 +106,7 @@ def build(data_dir: Path, tables: dict | None = None) -> dict:
     schools = register.merge(located, on="urn", how="left", validate="1:1").merge(assigned, on="urn", how="left", validate="1:1")
     resolved, authority_joins = locate.assign_current_authority(schools, tables["authority_codes"])
     schools = schools.merge(resolved, on="urn", how="left", validate="1:1")
-    cap = matched.dropna(subset=["urn"]).drop(columns=["laestab", "la_number", "estab", "la_name", "school_name", "main_phase", "row_repaired"])
+    cap = matched.dropna(subset=["urn"]).astype({"urn": URN_DTYPE}).drop(columns=["laestab", "la_number", "estab", "la_name", "school_name", "main_phase", "row_repaired"])
     schools = schools.merge(cap, on="urn", how="left", validate="1:1")
     schools = schools.merge(ofsted, on="urn", how="left", validate="1:1")
     schools = schools.merge(ks2, on="urn", how="left", validate="1:1").merge(ks4, on="urn", how="left", validate="1:1")
@@ -131,9 +136,6 @@ def build(data_dir: Path, tables: dict | None = None) -> dict:
     names = register.set_index("urn")["school_name"]
     joins["school_name"] = joins["school_name"].fillna(joins["urn"].map(names)).astype("string")
 
-    # URNs are whole numbers everywhere in the store (flows, observed flows, joins), so tables join without casts.
-    out["urn"] = out["urn"].astype("int64")
-    joins["urn"] = pd.to_numeric(joins["urn"], errors="coerce").astype("Int64")
     return {"schools": out, "school_joins": joins, "_notes": _notes(out, joins, capacity, matched, time.perf_counter() - start)}
 
 
