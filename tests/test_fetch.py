@@ -15,7 +15,8 @@ import pytest
 
 from atlaskit import sources
 from atlaskit.errors import ChecksumMismatch
-from atlaskit.sources.fetch import FetchError, download_file, fetch, file_url, select_entries, write_manifest
+from atlaskit.sources.download import FetchError, download_file
+from atlaskit.sources.fetch import fetch, file_url, select_entries, write_manifest
 
 SMALL = ["authority_changes", "scorecard", "cross_border"]
 SMALL_FILES = [e.file for key in SMALL for e in sources.DATASETS[key].entries()]
