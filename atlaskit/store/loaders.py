@@ -18,8 +18,9 @@ import pandas as pd
 
 from atlaskit import store
 from atlaskit.errors import StoreMissing, UnknownAuthority
+from atlaskit.store.geography import current_authority_codes
 
-__all__ = ["AuthorityData", "authorities", "resolve_authority", "load", "suggest_authorities"]
+__all__ = ["AuthorityData", "authorities", "resolve_authority", "load"]
 
 #: A neighbouring LSOA is loaded as a feeder of the authority's schools when it sends at least this
 #: many pupils to one of them (modelled estimates are shown rounded, so 0.5 shows as 1).
@@ -52,21 +53,6 @@ def authorities(store_dir: Path | None = None) -> pd.DataFrame:
     return pd.DataFrame(frame[columns]).sort_values("authority_name").reset_index(drop=True)
 
 
-def suggest_authorities(text: str, table: pd.DataFrame, limit: int = 3) -> list[str]:
-    """Return up to ``limit`` "CODE Name" suggestions closest to ``text`` (by code and by name)."""
-    from rapidfuzz import fuzz, process
-
-    labels = (table["authority_code"] + " " + table["authority_name"]).tolist()
-    choices = table["authority_code"].tolist() + table["authority_name"].tolist()
-    found = process.extract(str(text), choices, scorer=fuzz.WRatio, limit=limit * 2)
-    out: list[str] = []
-    for _, _, index in found:
-        label = labels[index % len(labels)]
-        if label not in out:
-            out.append(label)
-    return out[:limit]
-
-
 def resolve_authority(text: str | int, store_dir: Path | None = None) -> str:
     """Return the current education-authority code for a code, old code, DfE number or name.
 
@@ -84,31 +70,20 @@ def resolve_authority(text: str | int, store_dir: Path | None = None) -> str:
     value = str(text).strip()
     if not value:
         raise UnknownAuthority("no authority given: pass an ONS code such as E09000007 or a name such as Camden")
-    upper = value.upper()
-    if upper in set(store.cached_table("authorities", columns=["authority_code"], store_dir=store_dir)["authority_code"]):
-        return upper
+    current = store.cached_table("authorities", columns=["authority_code"], store_dir=store_dir)["authority_code"]
+    if value.upper() in set(current):
+        return value.upper()
     table = authorities(store_dir)
-    by_name = table[table["authority_name"].str.casefold() == value.casefold()]
-    if len(by_name) == 1:
-        return by_name["authority_code"].iloc[0]
     try:
-        codes = store.cached_table("authority_codes", store_dir=store_dir)
-    except StoreMissing:
-        codes = None
-    if codes is not None:
-        hits = codes[codes["code"].astype(str).str.upper() == upper]
-        targets = sorted(set(hits["authority_code"]))
-        if len(targets) == 1:
-            return targets[0]
-        if len(targets) > 1:
-            names = table.set_index("authority_code")["authority_name"]
-            listed = ", ".join(f"{t} {names.get(t, '')}".strip() for t in targets)
-            raise UnknownAuthority(f"{value!r} is an old code that now covers several authorities: {listed}. Choose one.")
-    hint = "; ".join(suggest_authorities(value, table))
-    raise UnknownAuthority(
-        f"unknown authority {value!r}: not one of the 153 English education authorities. "
-        f"Closest: {hint}. Run `atlas authorities` for the full list."
-    )
+        codes = store.cached_table("authority_codes", columns=["code", "authority_code"], store_dir=store_dir)
+    except StoreMissing:  # a store built before the authority_codes table: current codes only
+        codes = pd.DataFrame({"code": table["authority_code"], "authority_code": table["authority_code"]})
+    targets = current_authority_codes(value, codes, table)
+    if len(targets) > 1:
+        names = table.set_index("authority_code")["authority_name"]
+        listed = ", ".join(f"{t} {names.get(t, '')}".strip() for t in targets)
+        raise UnknownAuthority(f"{value!r} is an old code that now covers several authorities: {listed}. Choose one.")
+    return targets[0]
 
 
 @dataclass(frozen=True)
