@@ -45,9 +45,10 @@ STORE_STEPS: list[tuple[str, str]] = [
     ("observed flows", "atlaskit.store.builders.observed_flows:build"),
 ]
 
-#: Rows per row group where it differs from 1,000: loading one authority also reads its neighbouring
-#: LSOAs, scattered over other authorities' row groups, and every group touched is decoded whole.
-ROW_GROUP_ROWS = {"lsoas": 250, "lsoas_display": 250}
+#: Rows per row group where it differs from 1,000: loading one authority decodes every row group it
+#: touches whole (its neighbouring LSOAs are scattered over other authorities' groups; one
+#: authority's boundary or schools are a small part of a 1,000-row group).
+ROW_GROUP_ROWS = {"lsoas": 250, "lsoas_display": 250, "schools": 250, "authorities": 16}
 
 
 @dataclass

@@ -70,10 +70,9 @@ def resolve_authority(text: str | int, store_dir: Path | None = None) -> str:
     value = str(text).strip()
     if not value:
         raise UnknownAuthority("no authority given: pass an ONS code such as E09000007 or a name such as Camden")
-    current = store.cached_table("authorities", columns=["authority_code"], store_dir=store_dir)["authority_code"]
-    if value.upper() in set(current):
+    table = store.cached_table("authorities", columns=["authority_code", "authority_name"], store_dir=store_dir)
+    if value.upper() in set(table["authority_code"]):
         return value.upper()
-    table = authorities(store_dir)
     try:
         codes = store.cached_table("authority_codes", columns=["code", "authority_code"], store_dir=store_dir)
     except StoreMissing:  # a store built before the authority_codes table: current codes only
@@ -215,7 +214,7 @@ def load(code: str | int, buffer_km: float = 2.0, store_dir: Path | None = None)
         f_display = pool.submit(store.read_rows, "lsoas_display", "lsoa11_code", own_codes + neighbour_codes, None, store_dir)
         near, display = f_near.result(), f_display.result()
     lsoas = pd.concat([own.assign(in_authority=True), near.assign(in_authority=False)], ignore_index=True)
-    display = display.merge(lsoas[["lsoa11_code", "in_authority"]], on="lsoa11_code", how="left")
+    display = display.assign(in_authority=display["lsoa11_code"].isin(own_codes).to_numpy())
     info = {k: v for k, v in boundary.drop(columns=boundary.geometry.name).iloc[0].items()}
     return AuthorityData(
         code=authority_code,
