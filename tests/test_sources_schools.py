@@ -269,20 +269,6 @@ def test_codepoint_changed_headers_is_an_error(tmp_path):
         postcodes.read_codepoint(tmp_path, verify=False)
 
 
-def test_establishment_types_one_row_per_type(tmp_path):
-    text = (
-        "establishment-type-group-code,establishment-type-group-name,type-of-establishment-code,type-of-establishment-name,further-education-type-name-applicable\n"
-        "1,Colleges,18,Further education,\n"
-        '1,Colleges,18,Further education,"Art, Design and Performing Arts College"\n'
-        "1,Colleges,31,Sixth form centres,\n"
-        "4,Local authority maintained schools,1,Community school,\n"
-    )
-    _write(tmp_path, src.ESTABLISHMENT_TYPES, text)
-    frame = src.read_establishment_types(tmp_path, verify=False)
-    assert frame["type_code"].tolist() == ["18", "31", "1"]
-    assert frame.set_index("type_code").loc["31", "type_group_name"] == "Colleges"
-
-
 def test_codepoint_parses_only_the_areas_asked_for(tmp_path):
     _codepoint_zip(
         tmp_path,

@@ -200,15 +200,13 @@ def to_whole_number(values: pd.Series, source: str) -> pd.Series:
 
 
 def read_excel(path: Path, source: str) -> pd.DataFrame:
-    """Read the first sheet of an xlsx file, every cell as a Python object, names stripped."""
-    try:
-        import python_calamine  # noqa: F401  (the fast Rust reader, when installed)
+    """Read the first sheet of an xlsx file (python-calamine), every cell as a Python object, names stripped.
 
-        engine = "calamine"
-    except ImportError:  # pragma: no cover - fallback when the optional fast reader is absent
-        engine = "openpyxl"
+    Raises:
+        DataFormatError: the file is not a readable workbook (named with ``source``).
+    """
     try:
-        frame = pd.read_excel(path, dtype=object, engine=engine)
+        frame = pd.read_excel(path, dtype=object, engine="calamine")
     except Exception as exc:  # zip or XML errors from a damaged file
         raise DataFormatError(f"{source}: cannot be read as an Excel workbook ({exc}); download it again") from exc
     frame.columns = [str(c).strip() for c in frame.columns]

@@ -46,13 +46,11 @@ __all__ = [
     "CENSUS",
     "LONDON_SCHOOLS_ATLAS",
     "LINKS",
-    "ESTABLISHMENT_TYPES",
     "read_school_postcodes",
     "read_spine",
     "read_census",
     "read_london_schools_atlas",
     "read_school_links",
-    "read_establishment_types",
 ]
 
 SCHOOL_POSTCODES = "schools/school_postcode.csv"
@@ -60,7 +58,6 @@ SPINE = "schools/2017-2018_england_spine.xlsx"
 CENSUS = "schools/performance_tables_2018-2019/england_census.csv"
 LONDON_SCHOOLS_ATLAS = "schools/all_schools_xy_2016.csv"
 LINKS = "schools/links_edubasealldata20250422.csv"
-ESTABLISHMENT_TYPES = "schools/edubasealldata20250422-establishment-types.csv"
 
 
 def read_school_postcodes(data_dir: Path | None = None, verify: bool = True) -> pd.DataFrame:
@@ -278,22 +275,3 @@ def read_school_links(data_dir: Path | None = None, verify: bool = True) -> pd.D
             "link_date": pd.to_datetime(to_text(raw["LinkEstablishedDate"]), format="%d-%m-%Y", errors="coerce"),
         }
     )
-
-
-def read_establishment_types(data_dir: Path | None = None, verify: bool = True) -> pd.DataFrame:
-    """Read the register's establishment types and their groups.
-
-    Returns:
-        type_group_code, type_group_name, type_code, type_name; one row per type (the further-
-        education sub-types of the file are dropped).
-
-    Raises:
-        DataFileMissing, ChecksumMismatch: from :func:`atlaskit.sources.resolve`.
-        DataFormatError: a column is missing.
-    """
-    raw = read_csv(resolve(ESTABLISHMENT_TYPES, data_dir, verify))
-    cols = ["establishment-type-group-code", "establishment-type-group-name", "type-of-establishment-code", "type-of-establishment-name"]
-    require_columns(raw, cols, ESTABLISHMENT_TYPES)
-    frame = raw[cols].rename(columns=dict(zip(cols, ["type_group_code", "type_group_name", "type_code", "type_name"])))
-    frame = frame.apply(to_text)
-    return frame.drop_duplicates("type_code").reset_index(drop=True)

@@ -19,6 +19,7 @@ import pandas as pd
 from atlaskit import store
 from atlaskit.errors import StoreMissing, UnknownAuthority
 from atlaskit.store.geography import current_authority_codes
+from atlaskit.vocabulary import URN_DTYPE
 
 __all__ = ["AuthorityData", "authorities", "resolve_authority", "load"]
 
@@ -136,7 +137,7 @@ def _empty_flows() -> pd.DataFrame:
     """Return an empty flows table with the store's columns (before the flows step has run)."""
     return pd.DataFrame(
         {
-            "urn": pd.Series(dtype="int64"),
+            "urn": pd.Series(dtype=URN_DTYPE),
             "lsoa11_code": pd.Series(dtype="string"),
             "phase": pd.Series(dtype="string"),
             "pupils": pd.Series(dtype="float64"),
