@@ -22,11 +22,9 @@ BNG = "EPSG:27700"
 def choose_london_coordinates(london: pd.DataFrame, postcode_points: pd.DataFrame | None = None, tolerance_m: float = 20.0) -> pd.DataFrame:
     """Choose, per school, between the London Schools Atlas EASTING/NORTHING and its longitude/latitude.
 
-    The two agree within a few metres for all but 9 schools (up to 8.6 km apart, typing errors in
-    one or the other). Where they differ by more than ``tolerance_m`` the pair nearer the
-    Code-Point Open centroid of the school's postcode is trusted (both published pairs are
-    otherwise equally credible); with no postcode point, EASTING/NORTHING (the file's native
-    grid) is kept.
+    Where they differ by more than ``tolerance_m`` the pair nearer the Code-Point Open centroid of
+    the school's postcode is trusted; with no postcode point, EASTING/NORTHING (the file's native
+    grid) is kept (notebooks/methods/store.md).
 
     Args:
         london: one row per URN with easting, northing (published) and lonlat_easting,

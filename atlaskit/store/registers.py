@@ -95,18 +95,12 @@ def combine_registers(
     Precedence: the January 2019 census (type, LA and establishment numbers), then the 2017-18
     spine (names, postcodes, status, ages, gender, religious character, admissions), then the
     London Schools Atlas 2016, then the 2013 state-funded list (whose LA names also give the LA
-    number of schools only in the London Schools Atlas, which names authorities but gives no
-    numbers). Schools in none of the files that name them (the 2019 census has no names) take
-    their name from the register links, where a predecessor or successor names them.
+    number of schools only in the London Schools Atlas). Schools no file names take their name
+    from the register links.
 
-    Status (``is_open``) is as at the January 2019 census day (``census_date``), the newest
-    register covering every school: a school is open when it is in the 2019 census (it had pupils
-    on roll) or the spine says open (status 1, or 3 proposed to open) with no closing date and an
-    opening date (if any) on or before that day. Schools the spine lists as opening later (about
-    670, mostly academy conversions of 2019 whose predecessors are in the census) count as not
-    yet open, so a school and its successor are never both open. A school only in the older lists
-    is taken as closed by 2019 (the spine lists every open school of 2017-18, including
-    independent ones, and the census every school with pupils in January 2019).
+    ``is_open`` is as at ``census_date``: a school is open when it is in the 2019 census or the
+    spine says open (status 1 or 3) with no closing date and an opening date (if any) on or before
+    that day; a school only in the older lists is closed (notebooks/methods/store.md).
 
     Args:
         school_postcodes: :func:`atlaskit.sources.schools.read_school_postcodes`.

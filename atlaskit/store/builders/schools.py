@@ -4,7 +4,7 @@ Runs after the geography step (needs its ``lsoas`` and ``authority_codes`` table
 file under ``schools/`` and OS Code-Point Open, combines the registers into one row per URN,
 joins 2015 capacity (through LAEstab), the 2019 census, the latest Ofsted inspection and the
 2018 KS2/KS4 results, locates each school (postcode, else London Schools Atlas coordinates, else
-a predecessor's postcode) and assigns its LSOA and current authority. About 10 s.
+a predecessor's postcode) and assigns its LSOA and current authority.
 """
 
 from __future__ import annotations
