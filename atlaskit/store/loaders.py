@@ -215,7 +215,7 @@ def load(code: str | int, buffer_km: float = 2.0, store_dir: Path | None = None)
         f_display = pool.submit(store.read_rows, "lsoas_display", "lsoa11_code", own_codes + neighbour_codes, None, store_dir)
         near, display = f_near.result(), f_display.result()
     lsoas = pd.concat([own.assign(in_authority=True), near.assign(in_authority=False)], ignore_index=True)
-    display = display.assign(in_authority=display["lsoa11_code"].isin(own_codes).to_numpy())
+    display = display.assign(in_authority=(display["authority_code"] == authority_code).to_numpy(dtype=bool))
     info = {k: v for k, v in boundary.drop(columns=boundary.geometry.name).iloc[0].items()}
     return AuthorityData(
         code=authority_code,

@@ -278,13 +278,10 @@ def read_rows(
     hits = [keys[v] for v in dict.fromkeys(values) if v in keys]
     positions = np.sort(np.concatenate(hits)) if hits else np.empty(0, dtype="int64")
     pf = pq.ParquetFile(path, metadata=info.metadata)
-    read_columns = None
-    if columns is not None:
-        read_columns = list(dict.fromkeys([*columns, *([info.geometry_column] if info.geometry_column and info.geometry_column in columns else [])]))
+    # the GeoParquet ``bbox`` covering column serves bbox filters only: never decoded here
+    read_columns = list(dict.fromkeys(columns)) if columns is not None else [c for c in pf.schema_arrow.names if c != "bbox"]
     if len(positions) == 0:
-        table = pf.schema_arrow.empty_table()
-        if read_columns is not None:
-            table = table.select(read_columns)
+        table = pf.schema_arrow.empty_table().select(read_columns)
     else:
         groups = np.unique(np.searchsorted(info.group_starts, positions, side="right") - 1)
         table = pf.read_row_groups(groups.tolist(), columns=read_columns)
@@ -293,8 +290,6 @@ def read_rows(
         group_of = np.searchsorted(info.group_starts, positions, side="right") - 1
         local = positions - info.group_starts[group_of] + offsets[np.searchsorted(groups, group_of)]
         table = table.take(pa.array(local))
-    if "bbox" in table.column_names:
-        table = table.drop(["bbox"])
     frame = table.to_pandas()
     if info.geometry_column and info.geometry_column in frame.columns:
         import geopandas as gpd
