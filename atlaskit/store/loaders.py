@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from atlaskit import store
@@ -26,6 +27,9 @@ __all__ = ["AuthorityData", "authorities", "resolve_authority", "load"]
 #: A neighbouring LSOA is loaded as a feeder of the authority's schools when it sends at least this
 #: many pupils to one of them (modelled estimates are shown rounded, so 0.5 shows as 1).
 MIN_FEEDER_PUPILS = 0.5
+
+#: Columns of the cached LSOA table: which LSOAs an authority holds, and which lie near it.
+_CENTROID_COLUMNS = ["lsoa11_code", "authority_code", "easting", "northing"]
 
 AUTHORITY_COLUMNS = [
     "authority_code",
@@ -153,7 +157,7 @@ def _neighbour_lsoas(authority_code: str, outline, buffer_km: float, store_dir: 
         return []
     import shapely
 
-    centroids = store.cached_table("lsoas", columns=["lsoa11_code", "authority_code", "easting", "northing"], store_dir=store_dir)
+    centroids = store.cached_table("lsoas", columns=_CENTROID_COLUMNS, store_dir=store_dir)
     pad = buffer_km * 1000.0
     minx, miny, maxx, maxy = outline.bounds
     x, y = centroids["easting"].to_numpy(), centroids["northing"].to_numpy()
@@ -190,16 +194,18 @@ def load(code: str | int, buffer_km: float = 2.0, store_dir: Path | None = None)
     authority_code = resolve_authority(code, store_dir)
     has_flows = _has_table("flows", store_dir)
     # pyarrow releases the GIL: the independent reads run side by side, in two waves
+    # the authority's own LSOAs, in file order, from the cached centroid table (no read needed)
+    centroids = store.cached_table("lsoas", columns=_CENTROID_COLUMNS, store_dir=store_dir)
+    own_codes = centroids.loc[(centroids["authority_code"] == authority_code).to_numpy(), "lsoa11_code"].tolist()
+    # pyarrow releases the GIL: the independent reads run side by side, in two waves
     with ThreadPoolExecutor(max_workers=3) as pool:
         f_boundary = pool.submit(store.read_rows, "authorities", "authority_code", [authority_code], None, store_dir)
-        f_own = pool.submit(store.read_rows, "lsoas", "authority_code", [authority_code], None, store_dir)
         f_schools = pool.submit(store.read_rows, "schools", "authority_code", [authority_code], None, store_dir)
         if has_flows:
             # flows sorted by the school's authority (into its schools) and by the area's (out of its LSOAs)
             f_into = pool.submit(store.read_rows, "flows", "school_authority_code", [authority_code], None, store_dir)
             f_out = pool.submit(store.read_rows, "flows_across_borders", "lsoa_authority_code", [authority_code], None, store_dir)
-        boundary, own, schools = f_boundary.result(), f_own.result(), f_schools.result()
-        own_codes = own["lsoa11_code"].tolist()
+        boundary = f_boundary.result()
         if has_flows:
             into, out_of = f_into.result(), f_out.result()
             flows = pd.concat([into, out_of], ignore_index=True)
@@ -211,10 +217,13 @@ def load(code: str | int, buffer_km: float = 2.0, store_dir: Path | None = None)
         else:
             flows, feeding = _empty_flows(), set()
         neighbour_codes = sorted(set(_neighbour_lsoas(authority_code, boundary.geometry.iloc[0], buffer_km, store_dir)) | feeding)
-        f_near = pool.submit(store.read_rows, "lsoas", "lsoa11_code", neighbour_codes, None, store_dir)
-        f_display = pool.submit(store.read_rows, "lsoas_display", "lsoa11_code", own_codes + neighbour_codes, None, store_dir)
-        near, display = f_near.result(), f_display.result()
-    lsoas = pd.concat([own.assign(in_authority=True), near.assign(in_authority=False)], ignore_index=True)
+        wanted = own_codes + neighbour_codes
+        f_lsoas = pool.submit(store.read_rows, "lsoas", "lsoa11_code", wanted, None, store_dir)
+        f_display = pool.submit(store.read_rows, "lsoas_display", "lsoa11_code", wanted, None, store_dir)
+        schools, lsoas, display = f_schools.result(), f_lsoas.result(), f_display.result()
+    # the authority's own LSOAs first, then the others, each in file order
+    own = (lsoas["authority_code"] == authority_code).to_numpy(dtype=bool)
+    lsoas = pd.concat([lsoas[own], lsoas[~own]], ignore_index=True).assign(in_authority=np.sort(own)[::-1])
     display = display.assign(in_authority=(display["authority_code"] == authority_code).to_numpy(dtype=bool))
     info = {k: v for k, v in boundary.drop(columns=boundary.geometry.name).iloc[0].items()}
     return AuthorityData(
