@@ -19,7 +19,7 @@ import pandas as pd
 
 import atlaskit
 from atlaskit import config
-from atlaskit.sources import deprivation, geography, population, resolve
+from atlaskit.sources import deprivation, geography, population, postcodes, resolve
 from atlaskit.sources import schools as school_sources
 
 
@@ -43,7 +43,7 @@ def raw_assembly(code: str) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
     register = register[register["la_number"].isin(numbers)]
     census = school_sources.read_census(data_dir)
     register = register.merge(census[["urn", "pupils"]] if "pupils" in census else census.iloc[:, :2], on="urn", how="left")
-    points = school_sources.read_codepoint(data_dir, postcodes=register["postcode"])
+    points = postcodes.read_codepoint(data_dir, postcodes=register["postcode"])
     register = register.merge(points, on="postcode", how="left")
     located = gpd.GeoDataFrame(register, geometry=gpd.points_from_xy(register["easting"], register["northing"]), crs=27700)
     located = gpd.sjoin(located[located.geometry.notna() & ~located.geometry.is_empty], lsoas[["lsoa11_code", "geometry"]], predicate="within", how="left")

@@ -38,6 +38,7 @@ def data_dir() -> Path:
 @pytest.fixture(scope="session")
 def store(data_dir) -> Path:
     """The built store folder; builds it once (file lock, safe under pytest-xdist) when missing."""
+    from atlaskit.pipelines.build import BUILD_STEPS
     from atlaskit.store import build_store, store_exists
 
     store_dir = config.store_dir()
@@ -45,7 +46,7 @@ def store(data_dir) -> Path:
     with open(store_dir / ".build.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not store_exists(store_dir):
-            build_store(data_dir, store_dir)
+            build_store(data_dir, store_dir, steps=BUILD_STEPS)
         fcntl.flock(lock, fcntl.LOCK_UN)
     return store_dir
 

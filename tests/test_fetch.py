@@ -15,7 +15,8 @@ import pytest
 
 from atlaskit import sources
 from atlaskit.errors import ChecksumMismatch
-from atlaskit.sources.fetch import FetchError, download_file, fetch, file_url, select_entries, write_manifest
+from atlaskit.sources.download import FetchError, download_file
+from atlaskit.sources.fetch import fetch, file_url, select_entries, write_manifest
 
 SMALL = ["authority_changes", "scorecard", "cross_border"]
 SMALL_FILES = [e.file for key in SMALL for e in sources.DATASETS[key].entries()]
@@ -283,25 +284,3 @@ def test_cli_fetch_help_lists_options():
     assert result.exit_code == 0
     for option in ("--data-dir", "--mirror", "--dataset", "--verify-only"):
         assert option in result.output
-
-
-# --- an empty or wrong data folder -------------------------------------------------------------
-
-
-@pytest.mark.parametrize("kind", ["empty", "wrong"])
-def test_check_data_dir_lists_missing_files_with_download_pages(tmp_path, monkeypatch, kind):
-    folder = tmp_path if kind == "empty" else tmp_path / "no" / "such" / "folder"
-    monkeypatch.setenv("ATLAS_DATA_DIR", str(folder))
-    problems = sources.check_data_dir()
-    assert len(problems) == len(sources.manifest())
-    for relpath, problem in zip(sources.manifest(), problems):
-        ds = sources.dataset_for_file(relpath)
-        assert relpath in problem and ds.page in problem and "atlas fetch" in problem
-
-
-def test_check_data_dir_names_a_truncated_file(tmp_path, data_dir):
-    target = tmp_path / SCORECARD
-    target.parent.mkdir(parents=True)
-    target.write_bytes((data_dir / SCORECARD).read_bytes()[:1000])
-    problems = [p for p in sources.check_data_dir(tmp_path, verify=True) if SCORECARD in p]
-    assert len(problems) == 1 and "truncated" in problems[0]

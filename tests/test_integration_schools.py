@@ -6,9 +6,12 @@ import numpy as np
 import pytest
 import shapely
 
+from atlaskit.store import locate
 from atlaskit.store import registers as sch
 from atlaskit import store as st
+from atlaskit.sources import postcodes, school_figures
 from atlaskit.sources import schools as src
+from atlaskit.vocabulary import SCHOOL_PHASES
 
 pytestmark = pytest.mark.integration
 
@@ -45,25 +48,25 @@ def test_readers_match_the_documented_files(registers, data_dir):
     assert len(london) == 3_889 and london["urn"].nunique() == 3_493
     assert len(sch.dedupe_london_schools(london)) == 3_493
     assert london["age_range"].str.fullmatch(r"\d+-\d+").mean() > 0.99  # Excel dates undone
-    capacity = src.read_capacity_2015(data_dir)
+    capacity = school_figures.read_capacity_2015(data_dir)
     assert len(capacity) == 20_115
     assert capacity.loc[capacity["row_repaired"], "laestab"].tolist() == ["8844014"]
     repaired = capacity.set_index("laestab").loc["8844014"]
     assert repaired["main_phase"] == "SEC" and repaired["capacity_2015"] > repaired["pupils_2015"] > 0
-    ofsted = src.read_ofsted(data_dir)
+    ofsted = school_figures.read_ofsted(data_dir)
     assert len(ofsted) == 60_134 and ofsted["urn"].nunique() == 20_614
     assert len(sch.latest_inspection(ofsted)) == 20_614
 
 
 def test_london_coordinate_disagreements_are_the_nine(registers):
-    london = sch.choose_london_coordinates(sch.dedupe_london_schools(registers["london_rows"]))
+    london = locate.choose_london_coordinates(sch.dedupe_london_schools(registers["london_rows"]))
     assert (london["lsa_disagreement_m"] > 20).sum() == 9
 
 
 def test_every_register_urn_once(schools, registers):
     every = set()
     for frame in (registers["school_postcodes"], registers["spine"], registers["census"], registers["london_rows"]):
-        every |= set(frame["urn"].astype("int64"))  # readers keep URNs as text; the store holds integers
+        every |= set(frame["urn"])
     assert schools["urn"].is_unique
     assert set(schools["urn"]) == every
 
@@ -124,7 +127,7 @@ def test_authorities_are_current_and_follow_the_lsoa(schools, store):
 
 
 def test_capacity_rows_reconcile(schools, joins, data_dir):
-    capacity = src.read_capacity_2015(data_dir)
+    capacity = school_figures.read_capacity_2015(data_dir)
     joined = int(schools["capacity_match"].notna().sum())
     not_joined = joins[(joins["step"] == "capacity") & (joins["status"] == "not joined")]
     assert joined + len(not_joined) == len(capacity)  # every UD1 row joined once or listed
@@ -138,8 +141,7 @@ def test_capacity_rows_reconcile(schools, joins, data_dir):
 
 
 def test_results_and_inspections_joined(schools, joins, data_dir):
-    for step, frame in [("ks2", src.read_ks2(data_dir)), ("ks4", src.read_ks4(data_dir)), ("ofsted", src.read_ofsted(data_dir))]:
-        frame = frame.assign(urn=frame["urn"].astype("int64"))  # readers keep URNs as text; the store holds integers
+    for step, frame in [("ks2", school_figures.read_ks2(data_dir)), ("ks4", school_figures.read_ks4(data_dir)), ("ofsted", school_figures.read_ofsted(data_dir))]:
         orphans = set(frame.loc[~frame["urn"].isin(schools["urn"]), "urn"])
         assert orphans == set(joins.loc[joins["step"] == step, "urn"])  # results for unknown URNs are listed, not dropped
         with_result = {"ks2": "ks2_pupils", "ks4": "ks4_pupils", "ofsted": "ofsted_date"}[step]
@@ -162,5 +164,5 @@ def test_schools_table_has_the_documented_columns(schools):
     assert [c for c in schools.columns if c in documented] == [c for c in documented if c in schools.columns]
     assert set(documented) <= set(schools.columns)
     assert schools.crs.to_epsg() == 27700
-    assert set(schools["phase"]) <= set(sch.PHASES)
+    assert set(schools["phase"]) <= set(SCHOOL_PHASES)
     assert schools["authority_code"].dropna().is_monotonic_increasing

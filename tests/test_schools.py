@@ -10,17 +10,21 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from shapely.geometry import box
 
+from atlaskit.store import locate
 from atlaskit.store import registers as sch
 from atlaskit.errors import DataFormatError
+from atlaskit.vocabulary import SCHOOL_PHASES
 
 S = lambda values: pd.Series(values, dtype="string")  # noqa: E731
+U = lambda values: pd.Series(values, dtype="Int64" if any(v is pd.NA for v in values) else "int64")  # URNs  # noqa: E731
 
 
 def _london(rows):
     cols = ["urn", "school_name", "postcode", "establishment_type", "phase_of_education", "gender", "age_low", "age_high",
             "easting", "northing", "lonlat_easting", "lonlat_northing", "primary_layer"]  # fmt: skip
     frame = pd.DataFrame(rows, columns=cols)
-    for c in ["urn", "school_name", "postcode", "establishment_type", "phase_of_education", "gender"]:
+    frame["urn"] = frame["urn"].astype("int64")
+    for c in ["school_name", "postcode", "establishment_type", "phase_of_education", "gender"]:
         frame[c] = frame[c].astype("string")
     for c in ["age_low", "age_high"]:
         frame[c] = frame[c].astype("Int64")
@@ -30,22 +34,22 @@ def _london(rows):
 def test_dedupe_london_schools_merges_layers():
     rows = _london(
         [
-            ["100001", "A", "EC2Y 8BB", "Other Independent School", "Not applicable", "Girls", 7, 18, 532301.0, 181746.0, 532300.0, 181745.0, True],
-            ["100001", "A", "EC2Y 8BB", "Other Independent School", "Not applicable", "Girls", 7, 18, 532301.0, 181746.0, 532300.0, 181745.0, False],
-            ["100002", "B", "SE1 1AA", "Community School", "Primary", "Mixed", 3, 11, 530000.0, 180000.0, 530001.0, 180001.0, True],
+            [100001, "A", "EC2Y 8BB", "Other Independent School", "Not applicable", "Girls", 7, 18, 532301.0, 181746.0, 532300.0, 181745.0, True],
+            [100001, "A", "EC2Y 8BB", "Other Independent School", "Not applicable", "Girls", 7, 18, 532301.0, 181746.0, 532300.0, 181745.0, False],
+            [100002, "B", "SE1 1AA", "Community School", "Primary", "Mixed", 3, 11, 530000.0, 180000.0, 530001.0, 180001.0, True],
         ]
     )
     out = sch.dedupe_london_schools(rows).set_index("urn")
     assert len(out) == 2
-    assert out.loc["100001", "primary_layer"] and out.loc["100001", "secondary_layer"] and out.loc["100001", "lsa_rows"] == 2
-    assert out.loc["100002", "primary_layer"] and not out.loc["100002", "secondary_layer"]
+    assert out.loc[100001, "primary_layer"] and out.loc[100001, "secondary_layer"] and out.loc[100001, "lsa_rows"] == 2
+    assert out.loc[100002, "primary_layer"] and not out.loc[100002, "secondary_layer"]
 
 
 def test_dedupe_london_schools_refuses_conflicting_duplicates():
     rows = _london(
         [
-            ["100001", "A", "EC2Y 8BB", "T", "P", "Girls", 7, 18, 532301.0, 181746.0, 532300.0, 181745.0, True],
-            ["100001", "A", "EC2Y 8BB", "T", "P", "Girls", 7, 18, 999999.0, 181746.0, 532300.0, 181745.0, False],
+            [100001, "A", "EC2Y 8BB", "T", "P", "Girls", 7, 18, 532301.0, 181746.0, 532300.0, 181745.0, True],
+            [100001, "A", "EC2Y 8BB", "T", "P", "Girls", 7, 18, 999999.0, 181746.0, 532300.0, 181745.0, False],
         ]
     )
     with pytest.raises(DataFormatError, match="100001.*easting"):
@@ -56,21 +60,21 @@ def test_choose_london_coordinates_trusts_the_pair_nearer_the_postcode():
     london = _london(
         [
             # E/N typo (9 km off), lon/lat near the postcode: trust lon/lat
-            ["1", "a", "UB1 1LR", "t", "p", "m", 1, 2, 521263.0, 180470.0, 512631.0, 179976.0, True],
+            [1, "a", "UB1 1LR", "t", "p", "m", 1, 2, 521263.0, 180470.0, 512631.0, 179976.0, True],
             # lon/lat off, E/N at the postcode: trust E/N
-            ["2", "b", "E8 3DY", "t", "p", "m", 1, 2, 533659.0, 184613.0, 533692.0, 184403.0, True],
+            [2, "b", "E8 3DY", "t", "p", "m", 1, 2, 533659.0, 184613.0, 533692.0, 184403.0, True],
             # they agree: E/N
-            ["3", "c", "N1 4BS", "t", "p", "m", 1, 2, 533252.0, 184710.0, 533253.0, 184711.0, True],
+            [3, "c", "N1 4BS", "t", "p", "m", 1, 2, 533252.0, 184710.0, 533253.0, 184711.0, True],
             # they disagree, postcode unknown: E/N (the file's own grid)
-            ["4", "d", "ZZ1 1ZZ", "t", "p", "m", 1, 2, 533000.0, 184000.0, 534000.0, 184000.0, True],
+            [4, "d", "ZZ1 1ZZ", "t", "p", "m", 1, 2, 533000.0, 184000.0, 534000.0, 184000.0, True],
         ]
     )
     points = pd.DataFrame({"postcode": ["UB1 1LR", "E8 3DY", "N1 4BS"], "easting": [512270.0, 533651.0, 533254.0], "northing": [180472.0, 184623.0, 184727.0]})
-    out = sch.choose_london_coordinates(london, points).set_index("urn")
-    assert out.loc["1", "lsa_coordinates"] == "lonlat" and out.loc["1", "lsa_easting"] == 512631.0
-    assert out.loc["2", "lsa_coordinates"] == "easting_northing" and out.loc["2", "lsa_northing"] == 184613.0
-    assert out.loc["3", "lsa_coordinates"] == "easting_northing"
-    assert out.loc["4", "lsa_coordinates"] == "easting_northing" and out.loc["4", "lsa_disagreement_m"] == 1000.0
+    out = locate.choose_london_coordinates(london, points).set_index("urn")
+    assert out.loc[1, "lsa_coordinates"] == "lonlat" and out.loc[1, "lsa_easting"] == 512631.0
+    assert out.loc[2, "lsa_coordinates"] == "easting_northing" and out.loc[2, "lsa_northing"] == 184613.0
+    assert out.loc[3, "lsa_coordinates"] == "easting_northing"
+    assert out.loc[4, "lsa_coordinates"] == "easting_northing" and out.loc[4, "lsa_disagreement_m"] == 1000.0
 
 
 # ---------------------------------------------------------------------------------------------
@@ -79,14 +83,14 @@ def test_choose_london_coordinates_trusts_the_pair_nearer_the_postcode():
 
 def _registers():
     school_postcodes = pd.DataFrame(
-        {"urn": S(["100", "200", "300"]), "la_number": S(["201", "202", "202"]), "estab": S(["3614", "2000", "2001"]),
+        {"urn": U([100, 200, 300]), "la_number": S(["201", "202", "202"]), "estab": S(["3614", "2000", "2001"]),
          "laestab": S(["2013614", "2022000", "2022001"]), "school_name": S(["Old Name", "Closed Primary", "Converted"]),
          "establishment_type": S(["Community School", "Community School", "Community School"]),
          "phase_of_education": S(["Primary", "Primary", "Middle Deemed Secondary"]), "postcode": S(["EC3A 5DE", "NW1 1AA", "NW1 1AB"]),
          "la_name": S(["City of London", "Camden", "Camden"])}
     )  # fmt: skip
     spine = pd.DataFrame(
-        {"urn": S(["100", "400", "300", "500"]), "la_number": S(["201", "202", "202", "202"]), "estab": S(["3614", "2001", "2001", "6000"]),
+        {"urn": U([100, 400, 300, 500]), "la_number": S(["201", "202", "202", "202"]), "estab": S(["3614", "2001", "2001", "6000"]),
          "laestab": S(["2013614", "2022001", "2022001", "2026000"]), "school_name": S(["New Name", "Converted Academy", "Converted", "Private"]),
          "postcode": S(["EC3A 5DF", "NW1 1AB", "NW1 1AB", pd.NA]), "status_code": pd.array([1, 1, 2, 1], dtype="Int64"),
          "is_open": pd.array([True, True, False, True], dtype="boolean"),
@@ -100,14 +104,14 @@ def _registers():
          "admissions_policy": S(["Not recorded", "Selective", "Not recorded", "Not recorded"])}
     )  # fmt: skip
     census = pd.DataFrame(
-        {"urn": S(["100", "400", "500", "600"]), "la_number": S(["201", "202", "202", "202"]), "estab": S(["3614", "2001", "6000", "1000"]),
+        {"urn": U([100, 400, 500, 600]), "la_number": S(["201", "202", "202", "202"]), "estab": S(["3614", "2001", "6000", "1000"]),
          "laestab": S(["2013614", "2022001", "2026000", "2021000"]),
          "census_school_type": S(["State-funded primary", "State-funded secondary", "Independent school", "State-funded nursery"]),
          "pupils_2019": [285.0, 600.0, 100.0, 80.0]}
     )  # fmt: skip
     london = _london([["700", "Closed London", "SE1 1AA", "Community School", "Primary", "Mixed", 3, 11, 530000.0, 180000.0, 530000.0, 180000.0, True]])
     london = sch.dedupe_london_schools(london.assign(la_name=S(["Camden"])))
-    links = pd.DataFrame({"urn": S(["590"]), "link_urn": S(["600"]), "link_name": S(["Sunny Nursery"]), "link_type": S(["Successor"])})
+    links = pd.DataFrame({"urn": U([590]), "link_urn": U([600]), "link_name": S(["Sunny Nursery"]), "link_type": S(["Successor"])})
     return school_postcodes, spine, census, london, links
 
 
@@ -116,23 +120,23 @@ def test_combine_registers_one_row_per_urn_of_any_register():
     reg = sch.combine_registers(pc, spine, census, london, links).set_index("urn")
     every = set(pc["urn"]) | set(spine["urn"]) | set(census["urn"]) | set(london["urn"])
     assert set(reg.index) == every and reg.index.is_unique  # nothing lost, nothing doubled
-    assert reg.loc["100", "school_name"] == "New Name"  # the spine is newer than the 2013 list
-    assert reg.loc["100", "postcode"] == "EC3A 5DF" and reg.loc["100", "postcodes"] == "EC3A 5DF|EC3A 5DE"
-    assert reg.loc["600", "school_name"] == "Sunny Nursery"  # census-only school named through the links
-    assert reg.loc["100", "laestab"] == "2013614"
-    assert reg.loc["700", "la_number"] == "202"  # London Schools Atlas LA name -> number through the 2013 list
+    assert reg.loc[100, "school_name"] == "New Name"  # the spine is newer than the 2013 list
+    assert reg.loc[100, "postcode"] == "EC3A 5DF" and reg.loc[100, "postcodes"] == "EC3A 5DF|EC3A 5DE"
+    assert reg.loc[600, "school_name"] == "Sunny Nursery"  # census-only school named through the links
+    assert reg.loc[100, "laestab"] == "2013614"
+    assert reg.loc[700, "la_number"] == "202"  # London Schools Atlas LA name -> number through the 2013 list
 
 
 def test_combine_registers_status_and_funding():
     pc, spine, census, london, links = _registers()
     reg = sch.combine_registers(pc, spine, census, london, links).set_index("urn")
-    assert reg.loc["100", "is_open"] and reg.loc["400", "is_open"] and reg.loc["600", "is_open"]
-    assert not reg.loc["300", "is_open"]  # closed in the spine
-    assert not reg.loc["200", "is_open"]  # only in the 2013 list: closed by 2019
-    assert not reg.loc["700", "is_open"]  # only in the 2016 London list
-    assert reg.loc["100", "is_state_funded"] and reg.loc["600", "is_state_funded"] and reg.loc["200", "is_state_funded"]
-    assert not reg.loc["500", "is_state_funded"]  # independent
-    assert reg.loc["400", "has_sixth_form"] and not reg.loc["100", "has_sixth_form"]
+    assert reg.loc[100, "is_open"] and reg.loc[400, "is_open"] and reg.loc[600, "is_open"]
+    assert not reg.loc[300, "is_open"]  # closed in the spine
+    assert not reg.loc[200, "is_open"]  # only in the 2013 list: closed by 2019
+    assert not reg.loc[700, "is_open"]  # only in the 2016 London list
+    assert reg.loc[100, "is_state_funded"] and reg.loc[600, "is_state_funded"] and reg.loc[200, "is_state_funded"]
+    assert not reg.loc[500, "is_state_funded"]  # independent
+    assert reg.loc[400, "has_sixth_form"] and not reg.loc[100, "has_sixth_form"]
 
 
 def test_state_funded_by_type():
@@ -147,10 +151,10 @@ def test_state_funded_by_type():
 
 def test_combine_registers_later_opening_is_not_yet_open():
     pc, spine, census, london, links = _registers()
-    spine.loc[spine["urn"] == "400", "open_date"] = pd.Timestamp("2019-09-01")
-    census = census[census["urn"] != "400"]
+    spine.loc[spine["urn"] == 400, "open_date"] = pd.Timestamp("2019-09-01")
+    census = census[census["urn"] != 400]
     reg = sch.combine_registers(pc, spine, census, london, links).set_index("urn")
-    assert not reg.loc["400", "is_open"]
+    assert not reg.loc[400, "is_open"]
 
 
 @settings(max_examples=25, deadline=None)
@@ -163,14 +167,12 @@ def test_combine_registers_keeps_every_urn_once(membership):
     for i, flags in enumerate(membership):
         for key, present in zip(template, flags):
             if present:
-                parts[key].append(template[key].assign(urn=f"9{i:05d}"))
+                parts[key].append(template[key].assign(urn=900000 + i))
     frames = {k: (pd.concat(v, ignore_index=True) if v else template[k].iloc[0:0]) for k, v in parts.items()}
-    for frame in frames.values():
-        frame["urn"] = frame["urn"].astype("string")
     reg = sch.combine_registers(frames["pc"], frames["spine"], frames["census"], frames["london"])
-    expected = {f"9{i:05d}" for i, flags in enumerate(membership) if any(flags)}
+    expected = {900000 + i for i, flags in enumerate(membership) if any(flags)}
     assert reg["urn"].is_unique and set(reg["urn"]) == expected
-    assert (reg["in_census"].astype(bool).to_numpy() == [membership[int(u[1:])][2] for u in reg["urn"]]).all()
+    assert (reg["in_census"].astype(bool).to_numpy() == [membership[u - 900000][2] for u in reg["urn"]]).all()
 
 
 def test_combine_registers_refuses_repeated_urns():
@@ -203,7 +205,7 @@ def test_combine_registers_refuses_repeated_urns():
 def test_classify_phase(etype, phase, low, high, ctype, expected):
     out = sch.classify_phase(pd.Series([etype]), pd.Series([phase]), pd.Series([low], dtype="Int64"), pd.Series([high], dtype="Int64"), pd.Series([ctype]))
     assert out.iloc[0] == expected
-    assert out.iloc[0] in sch.PHASES
+    assert out.iloc[0] in SCHOOL_PHASES
 
 
 # ---------------------------------------------------------------------------------------------
@@ -222,11 +224,11 @@ def test_match_capacity_prefers_the_open_successor_and_lists_the_unmatched():
     matched, joins = sch.match_capacity(_capacity(), reg, [spine, pc, census])
     by = matched.set_index("laestab")
     assert len(matched) == len(_capacity())  # every capacity row kept
-    assert by.loc["2013614", "urn"] == "100" and by.loc["2013614", "capacity_match"] == "unique"
+    assert by.loc["2013614", "urn"] == 100 and by.loc["2013614", "capacity_match"] == "unique"
     # 2022001 is shared by 300 (closed 2016) and its academy successor 400 (open): the open school wins
-    assert by.loc["2022001", "urn"] == "400" and by.loc["2022001", "capacity_match"] == "open in 2019"
+    assert by.loc["2022001", "urn"] == 400 and by.loc["2022001", "capacity_match"] == "open in 2019"
     assert pd.isna(by.loc["9999999", "urn"])
-    assert by.loc["2022000", "urn"] == "200"
+    assert by.loc["2022000", "urn"] == 200
     not_joined = joins[joins["status"] == "not joined"]
     assert not_joined["laestab"].tolist() == ["9999999"] and not_joined["step"].eq("capacity").all()
     resolved = joins[joins["status"] == "resolved"]
@@ -236,54 +238,54 @@ def test_match_capacity_prefers_the_open_successor_and_lists_the_unmatched():
 
 def test_match_capacity_on_survey_date_when_neither_is_open_now():
     pc, spine, census, london, links = _registers()
-    census = census[census["urn"] != "400"]
-    spine.loc[spine["urn"] == "400", ["is_open", "close_date"]] = [False, pd.Timestamp("2018-01-01")]
-    spine.loc[spine["urn"] == "300", "close_date"] = pd.Timestamp("2016-08-31")
+    census = census[census["urn"] != 400]
+    spine.loc[spine["urn"] == 400, ["is_open", "close_date"]] = [False, pd.Timestamp("2018-01-01")]
+    spine.loc[spine["urn"] == 300, "close_date"] = pd.Timestamp("2016-08-31")
     reg = sch.combine_registers(pc, spine, census, london, links)
     matched, _ = sch.match_capacity(_capacity(), reg, [spine, pc, census])
     row = matched.set_index("laestab").loc["2022001"]
-    assert row["urn"] == "300" and row["capacity_match"] == "open on survey date"  # 400 opened in 2016, after May 2015
+    assert row["urn"] == 300 and row["capacity_match"] == "open on survey date"  # 400 opened in 2016, after May 2015
 
 
 def test_follow_successors_moves_capacity_to_the_open_successor():
-    register = pd.DataFrame({"urn": S(["1", "2", "3", "4", "5", "6", "7", "8"]), "is_open": [False, True, False, False, True, False, True, True]})
+    register = pd.DataFrame({"urn": U([1, 2, 3, 4, 5, 6, 7, 8]), "is_open": [False, True, False, False, True, False, True, True]})
     links = pd.DataFrame(
-        {"urn": S(["1", "3", "4", "6", "6"]), "link_urn": S(["2", "4", "5", "7", "8"]),
+        {"urn": U([1, 3, 4, 6, 6]), "link_urn": U([2, 4, 5, 7, 8]),
          "link_type": S(["Successor", "Successor", "Successor", "Successor", "Successor"])}
     )  # fmt: skip
     matched = pd.DataFrame(
-        {"laestab": S(["a", "b", "c", "d", "e"]), "urn": S(["1", "3", "6", "5", pd.NA]), "capacity_match": S(["unique"] * 4 + [pd.NA]),
+        {"laestab": S(["a", "b", "c", "d", "e"]), "urn": U([1, 3, 6, 5, pd.NA]), "capacity_match": S(["unique"] * 4 + [pd.NA]),
          "capacity_2015": [100.0, 200.0, 300.0, 400.0, 500.0]}
     )  # fmt: skip
     moved, joins = sch.follow_successors(matched, register, links)
     by = moved.set_index("laestab")
-    assert by.loc["a", "urn"] == "2" and by.loc["a", "capacity_match"] == "successor of 1"
-    assert by.loc["b", "urn"] == "3"  # its successor chain ends at 5, which has a capacity row of its own
-    assert by.loc["c", "urn"] == "6"  # two successors: ambiguous, left alone
-    assert by.loc["d", "urn"] == "5" and pd.isna(by.loc["e", "urn"])
+    assert by.loc["a", "urn"] == 2 and by.loc["a", "capacity_match"] == "successor of 1"
+    assert by.loc["b", "urn"] == 3  # its successor chain ends at 5, which has a capacity row of its own
+    assert by.loc["c", "urn"] == 6  # two successors: ambiguous, left alone
+    assert by.loc["d", "urn"] == 5 and pd.isna(by.loc["e", "urn"])
     assert moved["urn"].dropna().is_unique and len(moved) == len(matched)
     assert joins["laestab"].tolist() == ["a"] and joins["status"].eq("resolved").all()
 
 
 def test_follow_successors_walks_a_chain():
-    register = pd.DataFrame({"urn": S(["1", "2", "3"]), "is_open": [False, False, True]})
-    links = pd.DataFrame({"urn": S(["1", "2"]), "link_urn": S(["2", "3"]), "link_type": S(["Successor", "Successor"])})
-    matched = pd.DataFrame({"laestab": S(["a"]), "urn": S(["1"]), "capacity_match": S(["unique"])})
+    register = pd.DataFrame({"urn": U([1, 2, 3]), "is_open": [False, False, True]})
+    links = pd.DataFrame({"urn": U([1, 2]), "link_urn": U([2, 3]), "link_type": S(["Successor", "Successor"])})
+    matched = pd.DataFrame({"laestab": S(["a"]), "urn": U([1]), "capacity_match": S(["unique"])})
     moved, _ = sch.follow_successors(matched, register, links)
-    assert moved.loc[0, "urn"] == "3"
+    assert moved.loc[0, "urn"] == 3
     unmoved, joins = sch.follow_successors(matched, register, links, max_steps=1)
-    assert unmoved.loc[0, "urn"] == "1" and joins.empty
+    assert unmoved.loc[0, "urn"] == 1 and joins.empty
 
 
 def test_latest_inspection_takes_the_latest_and_the_worse_on_a_tie():
     inspections = pd.DataFrame(
-        {"urn": S(["1", "1", "1", "2", "2"]), "ofsted_rating": S(["Good", "Outstanding", "Inadequate", "Good", "Requires Improvement"]),
+        {"urn": U([1, 1, 1, 2, 2]), "ofsted_rating": S(["Good", "Outstanding", "Inadequate", "Good", "Requires Improvement"]),
          "ofsted_grade": pd.array([2, 1, 4, 2, 3], dtype="Int64"),
          "ofsted_date": pd.to_datetime(["2010-01-01", "2015-01-01", "2012-01-01", "2019-05-05", "2019-05-05"])}
     )  # fmt: skip
     out = sch.latest_inspection(inspections).set_index("urn")
-    assert out.loc["1", "ofsted_rating"] == "Outstanding" and out.loc["1", "ofsted_inspections"] == 3
-    assert out.loc["2", "ofsted_rating"] == "Requires Improvement"
+    assert out.loc[1, "ofsted_rating"] == "Outstanding" and out.loc[1, "ofsted_inspections"] == 3
+    assert out.loc[2, "ofsted_rating"] == "Requires Improvement"
 
 
 @settings(max_examples=40, deadline=None)
@@ -291,7 +293,7 @@ def test_latest_inspection_takes_the_latest_and_the_worse_on_a_tie():
 def test_latest_inspection_one_row_per_school_with_its_latest_date(rows):
     frame = pd.DataFrame(rows, columns=["urn", "ofsted_grade", "day"])
     inspections = pd.DataFrame(
-        {"urn": frame["urn"].astype(str).astype("string"), "ofsted_rating": S(["x"] * len(frame)),
+        {"urn": frame["urn"].astype("int64"), "ofsted_rating": S(["x"] * len(frame)),
          "ofsted_grade": frame["ofsted_grade"].astype("Int64"), "ofsted_date": pd.Timestamp("2005-01-01") + pd.to_timedelta(frame["day"], unit="D")}
     )  # fmt: skip
     out = sch.latest_inspection(inspections).set_index("urn")
@@ -307,33 +309,33 @@ def test_latest_inspection_one_row_per_school_with_its_latest_date(rows):
 
 def test_locate_schools_order_and_reasons():
     register = pd.DataFrame(
-        {"urn": S(["1", "2", "3", "4", "5", "6"]),
+        {"urn": U([1, 2, 3, 4, 5, 6]),
          "postcodes": S(["AA1 1AA|BB1 1BB", "ZZ9 9ZZ|BB1 1BB", pd.NA, pd.NA, "ZZ9 9ZZ", "QQ1 1QQ"]),
          "school_name": S(list("abcdef"))}
     )  # fmt: skip
     points = pd.DataFrame({"postcode": ["AA1 1AA", "BB1 1BB", "CC1 1CC", "QQ1 1QQ"], "easting": [1.0, 2.0, 3.0, np.nan], "northing": [10.0, 20.0, 30.0, np.nan]})
-    london = pd.DataFrame({"urn": S(["3", "1"]), "lsa_easting": [300.0, 999.0], "lsa_northing": [3000.0, 999.0]})
-    predecessors = pd.DataFrame({"urn": S(["4"]), "predecessor_urn": S(["40"]), "predecessor_postcode": S(["CC1 1CC"])})
-    out, joins = sch.locate_schools(register, points, london, predecessors)
+    london = pd.DataFrame({"urn": U([3, 1]), "lsa_easting": [300.0, 999.0], "lsa_northing": [3000.0, 999.0]})
+    predecessors = pd.DataFrame({"urn": U([4]), "predecessor_urn": U([40]), "predecessor_postcode": S(["CC1 1CC"])})
+    out, joins = locate.locate_schools(register, points, london, predecessors)
     out = out.set_index("urn")
     assert len(out) == len(register)
-    assert out.loc["1", "located_by"] == "codepoint" and out.loc["1", "easting"] == 1.0  # the newest postcode first, not the LSA point
-    assert out.loc["2", "located_postcode"] == "BB1 1BB"  # the terminated postcode skipped for the next one
-    assert out.loc["3", "located_by"] == "london_schools_atlas" and out.loc["3", "northing"] == 3000.0
-    assert out.loc["4", "located_by"] == "codepoint_predecessor" and out.loc["4", "easting"] == 3.0
-    assert out.loc[["5", "6"], "located_by"].isna().all()
+    assert out.loc[1, "located_by"] == "codepoint" and out.loc[1, "easting"] == 1.0  # the newest postcode first, not the LSA point
+    assert out.loc[2, "located_postcode"] == "BB1 1BB"  # the terminated postcode skipped for the next one
+    assert out.loc[3, "located_by"] == "london_schools_atlas" and out.loc[3, "northing"] == 3000.0
+    assert out.loc[4, "located_by"] == "codepoint_predecessor" and out.loc[4, "easting"] == 3.0
+    assert out.loc[[5, 6], "located_by"].isna().all()
     reasons = joins.set_index("urn")["reason"]
-    assert set(reasons.index) == {"5", "6"} and joins["status"].eq("not located").all()
-    assert "not in Code-Point Open" in reasons["5"] and "quality 90" in reasons["6"]
-    assert joins.set_index("urn").loc["5", "school_name"] == "e"
+    assert set(reasons.index) == {5, 6} and joins["status"].eq("not located").all()
+    assert "not in Code-Point Open" in reasons[5] and "quality 90" in reasons[6]
+    assert joins.set_index("urn").loc[5, "school_name"] == "e"
 
 
 @settings(max_examples=30, deadline=None)
 @given(st.lists(st.sampled_from(["AA1 1AA", "BB1 1BB", "ZZ9 9ZZ", None]), min_size=1, max_size=25))
 def test_locate_schools_every_school_located_or_listed(postcodes):
-    register = pd.DataFrame({"urn": S([str(i) for i in range(len(postcodes))]), "postcodes": S(postcodes)})
+    register = pd.DataFrame({"urn": U(list(range(len(postcodes)))), "postcodes": S(postcodes)})
     points = pd.DataFrame({"postcode": ["AA1 1AA", "BB1 1BB"], "easting": [1.0, 2.0], "northing": [1.0, 2.0]})
-    out, joins = sch.locate_schools(register, points)
+    out, joins = locate.locate_schools(register, points)
     assert len(out) == len(register)
     unlocated = set(out.loc[out["located_by"].isna(), "urn"])
     assert unlocated == set(joins["urn"])
@@ -350,19 +352,20 @@ def _squares():
 
 
 def test_assign_lsoa_within_boundary_nearest_and_outside():
+    IN, EDGE, NEAR, FAR, NONE, B = range(100001, 100007)  # URNs
     points = pd.DataFrame(
-        {"urn": S(["in", "edge", "near", "far", "none", "b"]),
+        {"urn": U([IN, EDGE, NEAR, FAR, NONE, B]),
          "easting": [50.0, 100.0, 250.0, 20000.0, np.nan, 5050.0], "northing": [50.0, 50.0, 50.0, 50.0, np.nan, 50.0]}
     )  # fmt: skip
-    out, joins = sch.assign_lsoa(points, _squares(), max_distance_m=1000)
+    out, joins = locate.assign_lsoa(points, _squares(), max_distance_m=1000)
     out = out.set_index("urn")
-    assert out.loc["in", "lsoa11_code"] == "E01000002" and out.loc["in", "lsoa_match"] == "within"
-    assert out.loc["edge", "lsoa11_code"] == "E01000001"  # on the shared edge: the lowest code, every time
-    assert out.loc["near", "lsoa_match"] == "nearest" and out.loc["near", "lsoa_distance_m"] == 50.0
-    assert pd.isna(out.loc["far", "lsoa11_code"]) and pd.isna(out.loc["none", "lsoa11_code"])
-    assert out.loc["b", "lsoa_authority_code"] == "B"
+    assert out.loc[IN, "lsoa11_code"] == "E01000002" and out.loc[IN, "lsoa_match"] == "within"
+    assert out.loc[EDGE, "lsoa11_code"] == "E01000001"  # on the shared edge: the lowest code, every time
+    assert out.loc[NEAR, "lsoa_match"] == "nearest" and out.loc[NEAR, "lsoa_distance_m"] == 50.0
+    assert pd.isna(out.loc[FAR, "lsoa11_code"]) and pd.isna(out.loc[NONE, "lsoa11_code"])
+    assert out.loc[B, "lsoa_authority_code"] == "B"
     status = joins.set_index("urn")["status"]
-    assert status["near"] == "resolved" and status["far"] == "not joined" and "none" not in status  # unlocated is the location step's
+    assert status[NEAR] == "resolved" and status[FAR] == "not joined" and NONE not in status  # unlocated is the location step's
     assert len(out) == len(points)
 
 
@@ -375,8 +378,8 @@ def test_assign_lsoa_each_point_gets_the_lowest_touching_polygon(cells):
         geometry=[box(100 * i, 100 * j, 100 * (i + 1), 100 * (j + 1)) for i in range(3) for j in range(3)],
         crs="EPSG:27700",
     )
-    points = pd.DataFrame({"urn": S([str(k) for k in range(len(cells))]), "easting": [10.0 * x for x, _ in cells], "northing": [10.0 * y for _, y in cells]})
-    out, joins = sch.assign_lsoa(points, grid)
+    points = pd.DataFrame({"urn": U(list(range(len(cells)))), "easting": [10.0 * x for x, _ in cells], "northing": [10.0 * y for _, y in cells]})
+    out, joins = locate.assign_lsoa(points, grid)
     assert len(out) == len(points) and out["lsoa_match"].eq("within").all() and joins.empty
     polygons = grid.set_index("lsoa11_code").geometry
     for row, (x, y) in zip(out.itertuples(), cells):
@@ -387,7 +390,7 @@ def test_assign_lsoa_each_point_gets_the_lowest_touching_polygon(cells):
 
 def test_assign_lsoa_needs_british_national_grid():
     with pytest.raises(DataFormatError, match="27700"):
-        sch.assign_lsoa(pd.DataFrame({"urn": ["1"], "easting": [1.0], "northing": [1.0]}), _squares().to_crs(4326))
+        locate.assign_lsoa(pd.DataFrame({"urn": [1], "easting": [1.0], "northing": [1.0]}), _squares().to_crs(4326))
 
 
 def test_resolve_authority_split_numbers_decided_by_lsoa():
@@ -396,24 +399,24 @@ def test_resolve_authority_split_numbers_decided_by_lsoa():
          "kind": ["la_number"] * 5}
     )  # fmt: skip
     schools = pd.DataFrame(
-        {"urn": S(["1", "2", "3", "4", "5", "6"]), "la_number": S(["201", "928", "928", "201", "999", "835"]),
+        {"urn": U([1, 2, 3, 4, 5, 6]), "la_number": S(["201", "928", "928", "201", "999", "835"]),
          "lsoa_authority_code": S(["E09000001", "E06000062", pd.NA, "E09000007", pd.NA, "E06000058"])}
     )  # fmt: skip
-    out, joins = sch.resolve_authority(schools, codes)
+    out, joins = locate.assign_current_authority(schools, codes)
     out = out.set_index("urn")
-    assert out.loc["1", "authority_code"] == "E09000001" and out.loc["1", "authority_source"] == "lsoa"
-    assert out.loc["2", "authority_code"] == "E06000062" and pd.isna(out.loc["2", "la_number_authority_code"])
-    assert pd.isna(out.loc["3", "authority_code"])  # split number, not located: no guess
-    assert out.loc["4", "authority_code"] == "E09000007" and out.loc["4", "la_number_authority_code"] == "E09000001"
-    assert pd.isna(out.loc["5", "authority_code"])
-    assert out.loc["6", "authority_code"] == "E06000058"
+    assert out.loc[1, "authority_code"] == "E09000001" and out.loc[1, "authority_source"] == "lsoa"
+    assert out.loc[2, "authority_code"] == "E06000062" and pd.isna(out.loc[2, "la_number_authority_code"])
+    assert pd.isna(out.loc[3, "authority_code"])  # split number, not located: no guess
+    assert out.loc[4, "authority_code"] == "E09000007" and out.loc[4, "la_number_authority_code"] == "E09000001"
+    assert pd.isna(out.loc[5, "authority_code"])
+    assert out.loc[6, "authority_code"] == "E06000058"
     by = joins.groupby("status")["urn"].apply(set)
-    assert by["not joined"] == {"3", "5"} and by["resolved"] == {"2", "6"} and by["differs"] == {"4"}
+    assert by["not joined"] == {3, 5} and by["resolved"] == {2, 6} and by["differs"] == {4}
 
 
 def test_resolve_authority_falls_back_to_the_la_number():
     codes = pd.DataFrame({"code": ["201"], "authority_code": ["E09000001"], "kind": ["la_number"]})
-    schools = pd.DataFrame({"urn": S(["1"]), "la_number": S(["201"]), "lsoa_authority_code": S([pd.NA])})
-    out, joins = sch.resolve_authority(schools, codes)
+    schools = pd.DataFrame({"urn": U([1]), "la_number": S(["201"]), "lsoa_authority_code": S([pd.NA])})
+    out, joins = locate.assign_current_authority(schools, codes)
     assert out.loc[0, "authority_code"] == "E09000001" and out.loc[0, "authority_source"] == "la_number"
     assert joins.empty

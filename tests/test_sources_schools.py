@@ -12,6 +12,7 @@ import pytest
 from openpyxl import Workbook
 
 from atlaskit.errors import DataFileMissing, DataFormatError
+from atlaskit.sources import postcodes, school_figures
 from atlaskit.sources import schools as src
 
 
@@ -45,7 +46,7 @@ def test_school_postcodes_cp1252_crlf(tmp_path):
     )
     _write(tmp_path, src.SCHOOL_POSTCODES, text, encoding="cp1252", newline="\r\n")
     frame = src.read_school_postcodes(tmp_path, verify=False)
-    assert frame["urn"].tolist() == ["100000", "100006"]
+    assert frame["urn"].tolist() == [100000, 100006] and frame["urn"].dtype == "int64"  # URNs are int64 from reading
     assert frame.loc[0, "school_name"] == "Sir John Cass\u2019s Foundation"  # cp1252 right quote decoded
     assert frame.loc[0, "laestab"] == "2013614"
     assert frame.loc[0, "postcode"] == "EC3A 5DE"
@@ -106,7 +107,7 @@ def test_census_bom_na_and_national_rows(tmp_path):
     )
     _write(tmp_path, src.CENSUS, text, bom=True)
     frame = src.read_census(tmp_path, verify=False)
-    assert frame["urn"].tolist() == ["100000", "100001"]  # BOM did not hide URN; national row dropped
+    assert frame["urn"].tolist() == [100000, 100001]  # BOM did not hide URN; national row dropped
     assert frame.loc[0, "pupils_2019"] == 285
     assert np.isnan(frame.loc[1, "fsm_ever_pct_2019"])  # NA marker -> missing
     assert frame.loc[1, "laestab"] == "2016005"
@@ -145,8 +146,8 @@ def test_capacity_shifted_row_is_repaired(tmp_path):
         [8844014, 884, 4014, "Herefordshire", "Whitecross Hereford", "High School and Specialist Sports College", "SS", 837, 900, None, None, None, 8840001, "SEC"],
         [9386914, 938, 6914, "West Sussex", "Shoreham Academy", "AT", 1549, 1650, 420, 1230, 9380001, 9380021, "SEC"],
     ]
-    _xlsx(tmp_path, src.CAPACITY_2015, rows)
-    frame = src.read_capacity_2015(tmp_path, verify=False).set_index("laestab")
+    _xlsx(tmp_path, school_figures.CAPACITY_2015, rows)
+    frame = school_figures.read_capacity_2015(tmp_path, verify=False).set_index("laestab")
     fixed = frame.loc["8844014"]
     assert fixed["school_name"] == "Whitecross Hereford High School and Specialist Sports College"
     assert fixed["scap_phase"] == "SS" and fixed["main_phase"] == "SEC"
@@ -160,13 +161,13 @@ def test_capacity_shifted_row_is_repaired(tmp_path):
 def test_capacity_row_spilling_two_columns_is_an_error():
     raw = pd.DataFrame([[1, 2, 3, "L", "Name", "PS", 1, 2, 3, 4, 5, 6, "PRI", "x", "y"]], columns=UD1_HEADER + ["Unnamed: 13", "Unnamed: 14"])
     with pytest.raises(DataFormatError, match="two or more columns"):
-        src.fix_shifted_capacity_rows(raw)
+        school_figures.fix_shifted_capacity_rows(raw)
 
 
 def test_capacity_unshiftable_row_is_an_error():
     raw = pd.DataFrame([[1, 2, 3, "L", "Name", "PS", 1, 2, 3, 4, 5, 6, "PRI", "junk"]], columns=UD1_HEADER + ["Unnamed: 13"])
     with pytest.raises(DataFormatError, match="not a one-column shift"):
-        src.fix_shifted_capacity_rows(raw)
+        school_figures.fix_shifted_capacity_rows(raw)
 
 
 def test_ks2_percentages_blanks_and_lowcov(tmp_path):
@@ -175,20 +176,20 @@ def test_ks2_percentages_blanks_and_lowcov(tmp_path):
         "138305,26,10,16,3.1,109,92%,50%,1,Well Above Average,1.3,110,88%,62%,3,Average,1.3,106,92%,19%,3,Average,88%,8%,2018\n"
         "111111,5,,,LOWCOV,,,,LOWCOV,NOT AVAIL,LOWCOV,,,,LOWCOV,NOT AVAIL,LOWCOV,,,,LOWCOV,NOT AVAIL,,,2018\n"
     )
-    _write(tmp_path, src.KS2, text, newline="\r\n")
-    frame = src.read_ks2(tmp_path, verify=False).set_index("urn")
-    assert frame.loc["138305", "ks2_rwm_expected_pct"] == 88.0  # "88%" -> 88 (percent units)
-    assert np.isnan(frame.loc["111111", "ks2_rwm_expected_pct"])  # blank suppression -> missing
-    assert np.isnan(frame.loc["111111", "ks2_reading_progress"])
-    assert frame.loc["111111", "ks2_progress_marker"] == "LOWCOV"  # the marker is kept
-    assert pd.isna(frame.loc["138305", "ks2_progress_marker"])
+    _write(tmp_path, school_figures.KS2, text, newline="\r\n")
+    frame = school_figures.read_ks2(tmp_path, verify=False).set_index("urn")
+    assert frame.loc[138305, "ks2_rwm_expected_pct"] == 88.0  # "88%" -> 88 (percent units)
+    assert np.isnan(frame.loc[111111, "ks2_rwm_expected_pct"])  # blank suppression -> missing
+    assert np.isnan(frame.loc[111111, "ks2_reading_progress"])
+    assert frame.loc[111111, "ks2_progress_marker"] == "LOWCOV"  # the marker is kept
+    assert pd.isna(frame.loc[138305, "ks2_progress_marker"])
 
 
 def test_ks2_unknown_text_is_an_error(tmp_path):
     header = "URN,KS2 Pupils,Reading Progress,Writing Progress,Maths Progress,Overall Meet Std,Overall Exceed Std\n"
-    _write(tmp_path, src.KS2, header + "138305,26,3.1,1,1,eighty,8%\n")
+    _write(tmp_path, school_figures.KS2, header + "138305,26,3.1,1,1,eighty,8%\n")
     with pytest.raises(DataFormatError, match="eighty"):
-        src.read_ks2(tmp_path, verify=False)
+        school_figures.read_ks2(tmp_path, verify=False)
 
 
 def test_ks4_not_avail_and_blank_rows(tmp_path):
@@ -198,24 +199,24 @@ def test_ks4_not_avail_and_blank_rows(tmp_path):
         "145313,,,,,,,,,,,,,,,,,,2018\n"
         "145314,12,,,,,,30.1,,,SUPP,,,,,,,NOT AVAIL,2018\n"
     )
-    _write(tmp_path, src.KS4, text, newline="\r\n")
-    frame = src.read_ks4(tmp_path, verify=False).set_index("urn")
-    assert frame.loc["100049", "ks4_attainment8"] == 44.9 and frame.loc["100049", "ks4_progress8"] == -0.1
-    assert frame.loc["100049", "ks4_eng_maths_grade5_pct"] == 41.0
-    assert frame.loc["145313"].drop(["ks4_progress8_band", "ks4_marker"]).isna().all()
-    assert frame.loc["145314", "ks4_marker"] in {"SUPP", "NOT AVAIL"}
-    assert pd.isna(frame.loc["145314", "ks4_progress8_band"])
+    _write(tmp_path, school_figures.KS4, text, newline="\r\n")
+    frame = school_figures.read_ks4(tmp_path, verify=False).set_index("urn")
+    assert frame.loc[100049, "ks4_attainment8"] == 44.9 and frame.loc[100049, "ks4_progress8"] == -0.1
+    assert frame.loc[100049, "ks4_eng_maths_grade5_pct"] == 41.0
+    assert frame.loc[145313].drop(["ks4_progress8_band", "ks4_marker"]).isna().all()
+    assert frame.loc[145314, "ks4_marker"] in {"SUPP", "NOT AVAIL"}
+    assert pd.isna(frame.loc[145314, "ks4_progress8_band"])
 
 
 def test_ofsted_every_inspection_and_bad_rating(tmp_path):
-    _write(tmp_path, src.OFSTED, "URN,Rating,Inspection Date\n100000,Outstanding,20130418\n100000,Good,20050921\n100001,Requires Improvement,20180101\n")
-    frame = src.read_ofsted(tmp_path, verify=False)
+    _write(tmp_path, school_figures.OFSTED, "URN,Rating,Inspection Date\n100000,Outstanding,20130418\n100000,Good,20050921\n100001,Requires Improvement,20180101\n")
+    frame = school_figures.read_ofsted(tmp_path, verify=False)
     assert len(frame) == 3
     assert frame["ofsted_grade"].tolist() == [1, 2, 3]
     assert frame.loc[0, "ofsted_date"] == pd.Timestamp("2013-04-18")
-    _write(tmp_path, src.OFSTED, "URN,Rating,Inspection Date\n100000,Superb,20130418\n")
+    _write(tmp_path, school_figures.OFSTED, "URN,Rating,Inspection Date\n100000,Superb,20130418\n")
     with pytest.raises(DataFormatError, match="Superb"):
-        src.read_ofsted(tmp_path, verify=False)
+        school_figures.read_ofsted(tmp_path, verify=False)
 
 
 def test_links_cp1252(tmp_path):
@@ -228,7 +229,7 @@ def test_links_cp1252(tmp_path):
 
 
 def _codepoint_zip(root: Path, members: dict[str, str], headers: str = "PC,PQ,EA,NO,CY,RH,LH,CC,DC,WC\n") -> Path:
-    path = root / src.CODEPOINT
+    path = root / postcodes.CODEPOINT
     path.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(path, "w") as archive:
         archive.writestr("Doc/Code-Point_Open_Column_Headers.csv", headers + "Postcode,Positional_quality_indicator,Eastings,Northings,...\n")
@@ -247,39 +248,25 @@ def test_codepoint_reads_members_filters_and_blanks_quality_90(tmp_path):
             '"EC1A 9ZZ",90,0,0,"E92000001","","","","",""\n',
         },
     )
-    every = src.read_codepoint(tmp_path, verify=False)
+    every = postcodes.read_codepoint(tmp_path, verify=False)
     assert set(every["postcode"]) == {"B1 1BB", "B1 1AY", "EC3A 5DE", "EC1A 9ZZ"}  # double space normalised
-    some = src.read_codepoint(tmp_path, postcodes=pd.Series(["ec3a5de", "b1 1bb", "ZZ1 1ZZ", None]), verify=False).set_index("postcode")
+    some = postcodes.read_codepoint(tmp_path, postcodes=pd.Series(["ec3a5de", "b1 1bb", "ZZ1 1ZZ", None]), verify=False).set_index("postcode")
     assert list(some.index.sort_values()) == ["B1 1BB", "EC3A 5DE"]
     assert some.loc["EC3A 5DE", "easting"] == 533526
-    none = src.read_codepoint(tmp_path, postcodes=pd.Series(["EC1A 9ZZ"]), verify=False)
+    none = postcodes.read_codepoint(tmp_path, postcodes=pd.Series(["EC1A 9ZZ"]), verify=False)
     assert none["easting"].isna().all()  # quality 90: no coordinates
 
 
 def test_codepoint_without_data_members_is_an_error(tmp_path):
     _codepoint_zip(tmp_path, {})
     with pytest.raises(DataFormatError, match="Data/CSV"):
-        src.read_codepoint(tmp_path, verify=False)
+        postcodes.read_codepoint(tmp_path, verify=False)
 
 
 def test_codepoint_changed_headers_is_an_error(tmp_path):
     _codepoint_zip(tmp_path, {"b.csv": '"B1 1AY",10,1,2,"","","","","",""\n'}, headers="Postcode,Quality,E,N\n")
     with pytest.raises(DataFormatError, match="column headers"):
-        src.read_codepoint(tmp_path, verify=False)
-
-
-def test_establishment_types_one_row_per_type(tmp_path):
-    text = (
-        "establishment-type-group-code,establishment-type-group-name,type-of-establishment-code,type-of-establishment-name,further-education-type-name-applicable\n"
-        "1,Colleges,18,Further education,\n"
-        '1,Colleges,18,Further education,"Art, Design and Performing Arts College"\n'
-        "1,Colleges,31,Sixth form centres,\n"
-        "4,Local authority maintained schools,1,Community school,\n"
-    )
-    _write(tmp_path, src.ESTABLISHMENT_TYPES, text)
-    frame = src.read_establishment_types(tmp_path, verify=False)
-    assert frame["type_code"].tolist() == ["18", "31", "1"]
-    assert frame.set_index("type_code").loc["31", "type_group_name"] == "Colleges"
+        postcodes.read_codepoint(tmp_path, verify=False)
 
 
 def test_codepoint_parses_only_the_areas_asked_for(tmp_path):
@@ -290,8 +277,8 @@ def test_codepoint_parses_only_the_areas_asked_for(tmp_path):
             "zz.csv": "not,a,code-point,file\n",  # would fail to parse: it must not be read
         },
     )
-    frame = src.read_codepoint(tmp_path, postcodes=pd.Series(["B1 1AY"]), verify=False)
+    frame = postcodes.read_codepoint(tmp_path, postcodes=pd.Series(["B1 1AY"]), verify=False)
     assert frame["postcode"].tolist() == ["B1 1AY"] and frame["northing"].tolist() == [286448]
-    assert src.read_codepoint(tmp_path, postcodes=pd.Series(["EH1 1AA"]), verify=False).empty
+    assert postcodes.read_codepoint(tmp_path, postcodes=pd.Series(["EH1 1AA"]), verify=False).empty
     with pytest.raises(DataFormatError):
-        src.read_codepoint(tmp_path, verify=False)
+        postcodes.read_codepoint(tmp_path, verify=False)

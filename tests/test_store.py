@@ -9,6 +9,7 @@ import pytest
 import shapely
 
 from atlaskit import store
+from atlaskit.store.build import ROW_GROUP_ROWS
 from atlaskit.errors import StoreMissing
 
 
@@ -53,7 +54,7 @@ def test_geoparquet_has_covering_bbox_and_small_row_groups(built):
 
     path = store.table_path("lsoas", built)
     meta = pq.ParquetFile(path)
-    rows_per_group = store.ROW_GROUP_ROWS.get("lsoas", 1000)
+    rows_per_group = ROW_GROUP_ROWS.get("lsoas", 1000)
     assert meta.metadata.num_row_groups == -(-2500 // rows_per_group)  # small groups: one authority reads alone
     assert meta.metadata.row_group(0).num_rows == rows_per_group
     assert "bbox" in meta.schema_arrow.names

@@ -21,15 +21,14 @@ app = typer.Typer(
 validate_app = typer.Typer(help="Validate the models against observed data and print the error measures.", no_args_is_help=True)
 app.add_typer(validate_app, name="validate")
 
-# Subcommand modules register themselves on import.
-from atlaskit.cli import data as _data  # noqa: E402,F401
-
-for _optional in ("flows", "demand", "serve", "report", "fetch", "parameters"):
-    try:
-        __import__(f"atlaskit.cli.{_optional}")
-    except ModuleNotFoundError as _exc:  # a subcommand module not written yet
-        if _exc.name != f"atlaskit.cli.{_optional}":
-            raise
+# Subcommand modules register themselves on import, in the order ``atlas --help`` lists them.
+from atlaskit.cli import data  # noqa: E402,F401,I001
+from atlaskit.cli import flows  # noqa: E402,F401
+from atlaskit.cli import demand  # noqa: E402,F401
+from atlaskit.cli import serve  # noqa: E402,F401
+from atlaskit.cli import report  # noqa: E402,F401
+from atlaskit.cli import fetch  # noqa: E402,F401
+from atlaskit.cli import parameters  # noqa: E402,F401
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -64,7 +64,8 @@ def build(
 
     from atlaskit import config, sources
     from atlaskit.errors import DataFileMissing
-    from atlaskit.store import BUILD_STEPS, build_store, store_exists
+    from atlaskit.pipelines.build import BUILD_STEPS
+    from atlaskit.store import build_store, store_exists
 
     data_dir = data_dir or config.data_dir()
     if if_missing and store_exists(store_dir):
@@ -84,7 +85,7 @@ def build(
         def on_step(name: str, index: int, total: int) -> None:
             progress.update(task, completed=index, description=f"building store: {name}")
 
-        report = build_store(data_dir, store_dir, on_step=on_step)
+        report = build_store(data_dir, store_dir, steps=BUILD_STEPS, on_step=on_step)
         progress.update(task, completed=len(BUILD_STEPS), description="store built")
     typer.echo(f"built {report.folder}")
     for name, rows in report.rows.items():
@@ -131,11 +132,12 @@ def schools_command(
 ) -> None:
     """List one authority's schools: URN, name, phase, type, pupils, capacity, Ofsted, location, LSOA."""
     from atlaskit.store.loaders import load
+    from atlaskit.vocabulary import is_open_state_funded
 
     data = load(code, buffer_km=0)
     schools = data.schools
     if not all_schools:
-        schools = schools[schools["is_state_funded"].fillna(False).astype(bool) & schools["is_open"].fillna(False).astype(bool)]
+        schools = schools[is_open_state_funded(schools)]
     columns = [c for c in SCHOOL_COLUMNS if c in schools.columns]
     frame = schools[columns].sort_values(["phase", "school_name"]) if "phase" in columns else schools[columns]
     for column in ("easting", "northing", "pupils_2019", "capacity_2015"):

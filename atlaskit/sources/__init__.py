@@ -34,7 +34,6 @@ __all__ = [
     "manifest",
     "resolve",
     "sha256_of",
-    "check_data_dir",
     "missing_by_dataset",
 ]
 
@@ -386,25 +385,6 @@ def resolve(relpath: str, data_dir: Path | None = None, verify: bool = True) -> 
     return path
 
 
-def check_data_dir(data_dir: Path | None = None, verify: bool = False) -> list[str]:
-    """Return one line per manifest file that is missing (or, with ``verify``, altered) in the data folder.
-
-    Args:
-        data_dir: the data folder; defaults to :func:`atlaskit.config.data_dir`.
-        verify: also compare sizes and checksums.
-
-    Returns:
-        Problems, each naming the file, its data set and download page; empty when all is well.
-    """
-    problems: list[str] = []
-    for relpath in manifest():
-        try:
-            resolve(relpath, data_dir, verify=verify)
-        except (DataFileMissing, ChecksumMismatch) as exc:
-            problems.append(str(exc))
-    return problems
-
-
 def missing_by_dataset(data_dir: Path | None = None) -> list[str]:
     """Return one line per data set with files missing from the data folder, naming them and the download page.
 
@@ -412,7 +392,7 @@ def missing_by_dataset(data_dir: Path | None = None) -> list[str]:
         data_dir: the data folder; defaults to :func:`atlaskit.config.data_dir`.
 
     Returns:
-        Lines such as ``"LSOA boundaries (lsoa_boundaries): 296 files missing, e.g. geography/lsoa11/E06000001.geojson;
+        Lines such as ``"<title> [<key>]: 296 file(s) missing: geography/lsoa11/E06000001.geojson, ... and 293 more;
         download from https://..."``; empty when nothing is missing.
     """
     base = Path(data_dir) if data_dir is not None else config.data_dir()

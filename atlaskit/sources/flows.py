@@ -20,15 +20,13 @@ import pandas as pd
 
 from atlaskit.errors import DataFormatError
 from atlaskit.sources import resolve
-from atlaskit.sources.parsing import read_csv, require_columns, to_number
+from atlaskit.sources.parsing import parse_urn, read_csv, require_columns, to_number
+from atlaskit.vocabulary import DISCLOSURE_THRESHOLD
 
 LSA_FLOWS_FILE = "flows/lsa_secondary_flows_2015_21_boroughs.csv"
 CROSS_BORDER_FILE = "flows/cross_border_6_inner_london_las_2019_2024.csv"
 
-#: Smallest count the publishers show; smaller cells are suppressed.
-SUPPRESSION_THRESHOLD = 3
-
-__all__ = ["read_lsa_flows", "read_cross_border", "LSA_FLOWS_FILE", "CROSS_BORDER_FILE", "SUPPRESSION_THRESHOLD"]
+__all__ = ["read_lsa_flows", "read_cross_border", "LSA_FLOWS_FILE", "CROSS_BORDER_FILE"]
 
 
 def read_lsa_flows(data_dir: Path | None = None) -> pd.DataFrame:
@@ -38,13 +36,13 @@ def read_lsa_flows(data_dir: Path | None = None) -> pd.DataFrame:
         data_dir: raw-data folder (default ``config.data_dir()``).
 
     Returns:
-        One row per published cell: ``urn`` (Int64), ``school_name``, ``school_total_pupils``
+        One row per published cell: ``urn`` (int64), ``school_name``, ``school_total_pupils``
         (Int64, the school's pupils before suppression, sixth formers included), ``lsoa11_code``,
-        ``lsoa11_name``, ``pupils`` (Int64, always >= 3).
+        ``lsoa11_name``, ``pupils`` (Int64, always >= :data:`atlaskit.vocabulary.DISCLOSURE_THRESHOLD`, 3).
 
     Raises:
         DataFileMissing, ChecksumMismatch: from :func:`atlaskit.sources.resolve`.
-        DataFormatError: when columns are missing, counts are not numbers, a published count is
+        DataFormatError: when columns are missing, a URN is blank or not 5-7 digits, counts are not numbers, a published count is
             under 3, or a school's published cells exceed its total.
     """
     path = resolve(LSA_FLOWS_FILE, data_dir)
@@ -54,7 +52,7 @@ def read_lsa_flows(data_dir: Path | None = None) -> pd.DataFrame:
     )
     frame = pd.DataFrame(
         {
-            "urn": to_number(raw["Secondary_School_URN"]).astype("Int64"),
+            "urn": parse_urn(raw["Secondary_School_URN"], LSA_FLOWS_FILE),
             "school_name": raw["Secondary_School_Name"].astype("string").str.strip(),
             "school_total_pupils": to_number(raw["Total_SecSchool_Pupils"]).astype("Int64"),
             "lsoa11_code": raw["LSOA_CODE"].astype("string").str.strip(),
@@ -63,10 +61,10 @@ def read_lsa_flows(data_dir: Path | None = None) -> pd.DataFrame:
         }
     )
     if frame[["urn", "pupils", "school_total_pupils"]].isna().any().any():
-        raise DataFormatError(f"{LSA_FLOWS_FILE}: blank URN, pupil count or school total in {int(frame.isna().any(axis=1).sum())} row(s)")
-    small = frame["pupils"] < SUPPRESSION_THRESHOLD
+        raise DataFormatError(f"{LSA_FLOWS_FILE}: blank pupil count or school total in {int(frame.isna().any(axis=1).sum())} row(s)")
+    small = frame["pupils"] < DISCLOSURE_THRESHOLD
     if small.any():
-        raise DataFormatError(f"{LSA_FLOWS_FILE}: {int(small.sum())} published count(s) under {SUPPRESSION_THRESHOLD}; expected suppression")
+        raise DataFormatError(f"{LSA_FLOWS_FILE}: {int(small.sum())} published count(s) under {DISCLOSURE_THRESHOLD}; expected suppression")
     listed = frame.groupby("urn")["pupils"].sum()
     totals = frame.groupby("urn")["school_total_pupils"].first()
     over = listed[listed > totals]

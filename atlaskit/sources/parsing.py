@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from atlaskit.errors import DataFormatError
+from atlaskit.vocabulary import URN_DTYPE
 
 #: Markers official statistics use for a value that is missing, suppressed or not applicable.
 #: ``x`` not available, ``c`` confidential (suppressed), ``z`` not applicable, ``SUPP`` suppressed,
@@ -160,3 +161,75 @@ def normalise_postcode(values: pd.Series) -> pd.Series:
     compact = values.astype("string").str.upper().str.replace(r"\s+", "", regex=True)
     compact = compact.where(compact.str.len().between(5, 7))
     return (compact.str[:-3] + " " + compact.str[-3:]).astype("string")
+
+
+# ---------------------------------------------------------------------------------------------
+# codes, counts, URNs and workbooks of the school files
+
+
+def to_text(values: pd.Series) -> pd.Series:
+    """Return values as stripped pandas strings, with empty text as <NA>."""
+    text = values.astype("string").str.strip()
+    return text.mask(text == "")
+
+
+def to_code(values: pd.Series, width: int | None = None) -> pd.Series:
+    """Return integer-like codes (``201``, ``201.0``, ``"201"``) as text, zero-padded to ``width``."""
+
+    def one(value):
+        if value is None or value is pd.NA or value is pd.NaT:
+            return None
+        if isinstance(value, float):
+            return None if np.isnan(value) else (str(int(value)) if value.is_integer() else str(value))
+        return str(value)
+
+    text = to_text(pd.Series([one(v) for v in values], index=values.index, dtype="string"))
+    text = text.str.replace(r"\.0$", "", regex=True)
+    if width:
+        text = text.str.zfill(width)
+    return text
+
+
+def to_whole_number(values: pd.Series, source: str) -> pd.Series:
+    """Return whole numbers as nullable Int64 (markers and blanks become <NA>)."""
+    numbers = to_number(values.astype("object").astype("string"))
+    fractional = numbers.notna() & (numbers % 1 != 0)
+    if fractional.any():
+        raise DataFormatError(f"{source}: column {values.name!r} holds fractional counts: {numbers[fractional].head(3).tolist()}")
+    return numbers.round().astype("Int64")
+
+
+def read_excel(path: Path, source: str) -> pd.DataFrame:
+    """Read the first sheet of an xlsx file (python-calamine), every cell as a Python object, names stripped.
+
+    Raises:
+        DataFormatError: the file is not a readable workbook (named with ``source``).
+    """
+    try:
+        frame = pd.read_excel(path, dtype=object, engine="calamine")
+    except Exception as exc:  # zip or XML errors from a damaged file
+        raise DataFormatError(f"{source}: cannot be read as an Excel workbook ({exc}); download it again") from exc
+    frame.columns = [str(c).strip() for c in frame.columns]
+    return frame
+
+
+def parse_urn(values: pd.Series, source: str) -> pd.Series:
+    """Return URNs (unique reference numbers of schools, 5-7 digits) as ``int64`` (:data:`atlaskit.vocabulary.URN_DTYPE`).
+
+    Raises:
+        DataFormatError: a blank URN, or one that is not 5-7 digits (named with ``source``).
+    """
+    urn = to_code(values)
+    bad = urn.notna() & ~urn.str.fullmatch(r"\d{5,7}")
+    if bad.any():
+        raise DataFormatError(f"{source}: URN values that are not 5-7 digits: {', '.join(urn[bad].unique()[:5])}")
+    if urn.isna().any():
+        raise DataFormatError(f"{source}: {int(urn.isna().sum())} row(s) with a blank URN")
+    return pd.Series(urn.to_numpy(dtype=object), index=values.index, name=values.name).astype(URN_DTYPE)
+
+
+def require_unique(frame: pd.DataFrame, column: str, source: str) -> None:
+    """Raise :class:`DataFormatError` naming ``source`` when ``column`` repeats a (non-missing) value."""
+    dup = frame[column].duplicated(keep=False) & frame[column].notna()
+    if dup.any():
+        raise DataFormatError(f"{source}: {column} repeated in {int(dup.sum())} rows, e.g. {', '.join(map(str, frame.loc[dup, column].unique()[:5]))}")

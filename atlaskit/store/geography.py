@@ -26,6 +26,7 @@ __all__ = [
     "is_education_authority_code",
     "build_authority_codes",
     "current_authority_codes",
+    "suggest_authorities",
     "authorities_from_lsoas",
     "clean_coverage",
     "dissolve_coverage",
@@ -244,11 +245,26 @@ def current_authority_codes(code: str, authority_codes: pd.DataFrame, authoritie
         names = authorities.loc[authorities["authority_name"].str.lower() == str(code).strip().lower(), "authority_code"]
         if len(names):
             return names.tolist()
-    raise UnknownAuthority(f"unknown authority code {code!r}. {_suggest(str(code), authority_codes, authorities)}")
+    closest = suggest_authorities(str(code), authority_codes, authorities)
+    hint = f"Closest: {'; '.join(closest)}. " if closest else ""
+    raise UnknownAuthority(
+        f"unknown authority {str(code).strip()!r}: not one of the 153 English education authorities. {hint}"
+        "Run `atlas authorities` for the full list."
+    )
 
 
-def _suggest(text: str, authority_codes: pd.DataFrame, authorities: pd.DataFrame | None, limit: int = 3) -> str:
-    """Return 'Closest: ...' naming the authorities whose code or name best matches ``text``."""
+def suggest_authorities(text: str, authority_codes: pd.DataFrame, authorities: pd.DataFrame | None = None, limit: int = 3) -> list[str]:
+    """Return up to ``limit`` ``"CODE Name"`` labels of the authorities whose code or name best matches ``text``.
+
+    Codes of every kind (current, retired, DfE numbers) are compared character by character,
+    names as words; each authority scores its best match.
+
+    Args:
+        text: what the user gave.
+        authority_codes: code, authority_code (the ``authority_codes`` table).
+        authorities: authority_code, authority_name (optional: names are then compared and shown).
+        limit: how many to return.
+    """
     from rapidfuzz import fuzz, process
 
     names: dict[str, str] = {}
@@ -257,19 +273,15 @@ def _suggest(text: str, authority_codes: pd.DataFrame, authorities: pd.DataFrame
     known = authority_codes[["code", "authority_code"]].astype(str)
     query = text.strip()
     best: dict[str, float] = {}
-    # codes of every kind (current, retired, DfE numbers) compared character by character
     for _, score, index in process.extract(query.upper(), known["code"].tolist(), scorer=fuzz.ratio, limit=10):
         target = known["authority_code"].iloc[index]
         best[target] = max(best.get(target, 0.0), score)
-    # names compared as words
     if names:
         codes = list(names)
         for _, score, index in process.extract(query, [names[c] for c in codes], scorer=fuzz.WRatio, limit=10, processor=str.lower):
             best[codes[index]] = max(best.get(codes[index], 0.0), score)
-    if not best:
-        return "Run `atlas authorities` to list the 153 authorities."
     top = sorted(best, key=lambda c: (-best[c], c))[:limit]
-    return "Closest: " + "; ".join(f"{c} {names.get(c, '')}".strip() for c in top) + ". Run `atlas authorities` to list all 153."
+    return [f"{c} {names.get(c, '')}".strip() for c in top]
 
 
 def clean_coverage(geometries: np.ndarray) -> np.ndarray:

@@ -19,12 +19,17 @@ import pandas as pd
 
 from atlaskit import store
 from atlaskit.errors import StoreMissing, UnknownAuthority
+from atlaskit.store.geography import current_authority_codes
+from atlaskit.vocabulary import URN_DTYPE
 
-__all__ = ["AuthorityData", "authorities", "resolve_authority", "load", "suggest_authorities"]
+__all__ = ["AuthorityData", "authorities", "resolve_authority", "load"]
 
 #: A neighbouring LSOA is loaded as a feeder of the authority's schools when it sends at least this
 #: many pupils to one of them (modelled estimates are shown rounded, so 0.5 shows as 1).
 MIN_FEEDER_PUPILS = 0.5
+
+#: Columns of the cached LSOA table: which LSOAs an authority holds, and which lie near it.
+_CENTROID_COLUMNS = ["lsoa11_code", "authority_code", "easting", "northing"]
 
 AUTHORITY_COLUMNS = [
     "authority_code",
@@ -53,21 +58,6 @@ def authorities(store_dir: Path | None = None) -> pd.DataFrame:
     return pd.DataFrame(frame[columns]).sort_values("authority_name").reset_index(drop=True)
 
 
-def suggest_authorities(text: str, table: pd.DataFrame, limit: int = 3) -> list[str]:
-    """Return up to ``limit`` "CODE Name" suggestions closest to ``text`` (by code and by name)."""
-    from rapidfuzz import fuzz, process
-
-    labels = (table["authority_code"] + " " + table["authority_name"]).tolist()
-    choices = table["authority_code"].tolist() + table["authority_name"].tolist()
-    found = process.extract(str(text), choices, scorer=fuzz.WRatio, limit=limit * 2)
-    out: list[str] = []
-    for _, _, index in found:
-        label = labels[index % len(labels)]
-        if label not in out:
-            out.append(label)
-    return out[:limit]
-
-
 def resolve_authority(text: str | int, store_dir: Path | None = None) -> str:
     """Return the current education-authority code for a code, old code, DfE number or name.
 
@@ -85,31 +75,19 @@ def resolve_authority(text: str | int, store_dir: Path | None = None) -> str:
     value = str(text).strip()
     if not value:
         raise UnknownAuthority("no authority given: pass an ONS code such as E09000007 or a name such as Camden")
-    upper = value.upper()
-    if upper in set(store.cached_table("authorities", columns=["authority_code"], store_dir=store_dir)["authority_code"]):
-        return upper
-    table = authorities(store_dir)
-    by_name = table[table["authority_name"].str.casefold() == value.casefold()]
-    if len(by_name) == 1:
-        return by_name["authority_code"].iloc[0]
+    table = store.cached_table("authorities", columns=["authority_code", "authority_name"], store_dir=store_dir)
+    if value.upper() in set(table["authority_code"]):
+        return value.upper()
     try:
-        codes = store.cached_table("authority_codes", store_dir=store_dir)
-    except StoreMissing:
-        codes = None
-    if codes is not None:
-        hits = codes[codes["code"].astype(str).str.upper() == upper]
-        targets = sorted(set(hits["authority_code"]))
-        if len(targets) == 1:
-            return targets[0]
-        if len(targets) > 1:
-            names = table.set_index("authority_code")["authority_name"]
-            listed = ", ".join(f"{t} {names.get(t, '')}".strip() for t in targets)
-            raise UnknownAuthority(f"{value!r} is an old code that now covers several authorities: {listed}. Choose one.")
-    hint = "; ".join(suggest_authorities(value, table))
-    raise UnknownAuthority(
-        f"unknown authority {value!r}: not one of the 153 English education authorities. "
-        f"Closest: {hint}. Run `atlas authorities` for the full list."
-    )
+        codes = store.cached_table("authority_codes", columns=["code", "authority_code"], store_dir=store_dir)
+    except StoreMissing:  # a store built before the authority_codes table: current codes only
+        codes = pd.DataFrame({"code": table["authority_code"], "authority_code": table["authority_code"]})
+    targets = current_authority_codes(value, codes, table)
+    if len(targets) > 1:
+        names = table.set_index("authority_code")["authority_name"]
+        listed = ", ".join(f"{t} {names.get(t, '')}".strip() for t in targets)
+        raise UnknownAuthority(f"{value!r} is an old code that now covers several authorities: {listed}. Choose one.")
+    return targets[0]
 
 
 @dataclass(frozen=True)
@@ -163,7 +141,7 @@ def _empty_flows() -> pd.DataFrame:
     """Return an empty flows table with the store's columns (before the flows step has run)."""
     return pd.DataFrame(
         {
-            "urn": pd.Series(dtype="int64"),
+            "urn": pd.Series(dtype=URN_DTYPE),
             "lsoa11_code": pd.Series(dtype="string"),
             "phase": pd.Series(dtype="string"),
             "pupils": pd.Series(dtype="float64"),
@@ -179,7 +157,7 @@ def _neighbour_lsoas(authority_code: str, outline, buffer_km: float, store_dir: 
         return []
     import shapely
 
-    centroids = store.cached_table("lsoas", columns=["lsoa11_code", "authority_code", "easting", "northing"], store_dir=store_dir)
+    centroids = store.cached_table("lsoas", columns=_CENTROID_COLUMNS, store_dir=store_dir)
     pad = buffer_km * 1000.0
     minx, miny, maxx, maxy = outline.bounds
     x, y = centroids["easting"].to_numpy(), centroids["northing"].to_numpy()
@@ -216,16 +194,18 @@ def load(code: str | int, buffer_km: float = 2.0, store_dir: Path | None = None)
     authority_code = resolve_authority(code, store_dir)
     has_flows = _has_table("flows", store_dir)
     # pyarrow releases the GIL: the independent reads run side by side, in two waves
+    # the authority's own LSOAs, in file order, from the cached centroid table (no read needed)
+    centroids = store.cached_table("lsoas", columns=_CENTROID_COLUMNS, store_dir=store_dir)
+    own_codes = centroids.loc[(centroids["authority_code"] == authority_code).to_numpy(), "lsoa11_code"].tolist()
+    # pyarrow releases the GIL: the independent reads run side by side, in two waves
     with ThreadPoolExecutor(max_workers=3) as pool:
         f_boundary = pool.submit(store.read_rows, "authorities", "authority_code", [authority_code], None, store_dir)
-        f_own = pool.submit(store.read_rows, "lsoas", "authority_code", [authority_code], None, store_dir)
         f_schools = pool.submit(store.read_rows, "schools", "authority_code", [authority_code], None, store_dir)
         if has_flows:
             # flows sorted by the school's authority (into its schools) and by the area's (out of its LSOAs)
             f_into = pool.submit(store.read_rows, "flows", "school_authority_code", [authority_code], None, store_dir)
             f_out = pool.submit(store.read_rows, "flows_across_borders", "lsoa_authority_code", [authority_code], None, store_dir)
-        boundary, own, schools = f_boundary.result(), f_own.result(), f_schools.result()
-        own_codes = own["lsoa11_code"].tolist()
+        boundary = f_boundary.result()
         if has_flows:
             into, out_of = f_into.result(), f_out.result()
             flows = pd.concat([into, out_of], ignore_index=True)
@@ -237,11 +217,14 @@ def load(code: str | int, buffer_km: float = 2.0, store_dir: Path | None = None)
         else:
             flows, feeding = _empty_flows(), set()
         neighbour_codes = sorted(set(_neighbour_lsoas(authority_code, boundary.geometry.iloc[0], buffer_km, store_dir)) | feeding)
-        f_near = pool.submit(store.read_rows, "lsoas", "lsoa11_code", neighbour_codes, None, store_dir)
-        f_display = pool.submit(store.read_rows, "lsoas_display", "lsoa11_code", own_codes + neighbour_codes, None, store_dir)
-        near, display = f_near.result(), f_display.result()
-    lsoas = pd.concat([own.assign(in_authority=True), near.assign(in_authority=False)], ignore_index=True)
-    display = display.merge(lsoas[["lsoa11_code", "in_authority"]], on="lsoa11_code", how="left")
+        wanted = own_codes + neighbour_codes
+        f_lsoas = pool.submit(store.read_rows, "lsoas", "lsoa11_code", wanted, None, store_dir)
+        f_display = pool.submit(store.read_rows, "lsoas_display", "lsoa11_code", wanted, None, store_dir)
+        schools, lsoas, display = f_schools.result(), f_lsoas.result(), f_display.result()
+    # the authority's own LSOAs first, then the others, each in file order
+    own = (lsoas["authority_code"] == authority_code).to_numpy(dtype=bool)
+    lsoas = pd.concat([lsoas[own], lsoas[~own]], ignore_index=True).assign(in_authority=np.sort(own)[::-1])
+    display = display.assign(in_authority=(display["authority_code"] == authority_code).to_numpy(dtype=bool))
     info = {k: v for k, v in boundary.drop(columns=boundary.geometry.name).iloc[0].items()}
     return AuthorityData(
         code=authority_code,

@@ -1,12 +1,12 @@
-"""Schools: combine the registers, join capacity, results and inspections, locate, assign LSOAs, search.
+"""School registers: combine them into one row per URN; state funding, phase, 2015 capacity, inspections.
 
 Plain functions over DataFrames (no file I/O): the readers in :mod:`atlaskit.sources.schools`
-produce their inputs and :mod:`atlaskit.builders.schools` chains them into the store's ``schools``
-and ``school_joins`` tables. Coordinates are British National Grid (EPSG:27700) metres.
+produce their inputs and :mod:`atlaskit.store.builders.schools` chains them (with
+:mod:`atlaskit.store.locate`) into the store's ``schools`` and ``school_joins`` tables.
 
 Nothing is dropped silently: every function that can fail to match a school returns, beside its
-result, the schools it could not match with the reason (rows of ``school_joins``: urn, step,
-status, reason, plus laestab and school_name where useful).
+result, the schools it could not match with the reason (rows of ``school_joins``, see
+:mod:`atlaskit.store.joins`).
 """
 
 from __future__ import annotations
@@ -17,56 +17,17 @@ import numpy as np
 import pandas as pd
 
 from atlaskit.errors import DataFormatError
+from atlaskit.store.joins import empty_joins, isin_fast, join_rows
 
 __all__ = [
-    "BNG",
-    "PHASES",
-    "JOIN_COLUMNS",
     "dedupe_london_schools",
-    "choose_london_coordinates",
     "combine_registers",
     "classify_phase",
     "state_funded",
     "match_capacity",
     "follow_successors",
     "latest_inspection",
-    "locate_schools",
-    "assign_lsoa",
-    "resolve_authority",
 ]
-
-#: British National Grid, the CRS of every school point.
-BNG = "EPSG:27700"
-#: The phases :func:`classify_phase` assigns.
-PHASES = ("primary", "secondary", "all-through", "16 plus", "nursery", "special", "pru", "other")
-#: Columns of a ``school_joins`` row.
-JOIN_COLUMNS = ["urn", "laestab", "school_name", "step", "status", "reason"]
-
-
-def _isin(values, other) -> np.ndarray:
-    """Return ``values.isin(other)`` as a NumPy bool array, fast for large string columns.
-
-    (pandas 3's Arrow-backed ``isin`` against tens of thousands of strings takes ~0.4 s; an
-    index lookup takes ~0.04 s.)
-    """
-    lookup = pd.Index(pd.unique(pd.Series(np.asarray(other, dtype=object)).dropna()))
-    return lookup.get_indexer(np.asarray(values, dtype=object)) >= 0
-
-
-def _joins(frame: pd.DataFrame, step: str, status: str, reason: pd.Series | str) -> pd.DataFrame:
-    """Return ``school_joins`` rows for the schools in ``frame`` (columns urn and optional laestab, school_name)."""
-    out = pd.DataFrame(index=frame.index)
-    for column in ("urn", "laestab", "school_name"):
-        out[column] = frame[column].astype("string") if column in frame else pd.Series(pd.NA, index=frame.index, dtype="string")
-    out["step"] = step
-    out["status"] = status
-    out["reason"] = reason if isinstance(reason, pd.Series) else pd.Series(reason, index=frame.index)
-    out["reason"] = out["reason"].astype("string")
-    return out[JOIN_COLUMNS].reset_index(drop=True)
-
-
-def _empty_joins() -> pd.DataFrame:
-    return pd.DataFrame({c: pd.Series(dtype="string") for c in JOIN_COLUMNS})
 
 
 # ---------------------------------------------------------------------------------------------
@@ -109,46 +70,6 @@ def dedupe_london_schools(london: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index()
 
 
-def choose_london_coordinates(london: pd.DataFrame, postcode_points: pd.DataFrame | None = None, tolerance_m: float = 20.0) -> pd.DataFrame:
-    """Choose, per school, between the London Schools Atlas EASTING/NORTHING and its longitude/latitude.
-
-    The two agree within a few metres for all but 9 schools (up to 8.6 km apart, typing errors in
-    one or the other). Where they differ by more than ``tolerance_m`` the pair nearer the
-    Code-Point Open centroid of the school's postcode is trusted (both published pairs are
-    otherwise equally credible); with no postcode point, EASTING/NORTHING (the file's native
-    grid) is kept.
-
-    Args:
-        london: one row per URN with easting, northing (published) and lonlat_easting,
-            lonlat_northing (published longitude/latitude projected to EPSG:27700), postcode.
-        postcode_points: postcode, easting, northing of Code-Point Open (optional).
-        tolerance_m: distance in metres above which the two pairs are said to disagree.
-
-    Returns:
-        A copy with lsa_easting, lsa_northing (chosen, metres), lsa_disagreement_m (distance
-        between the two published pairs) and lsa_coordinates (``easting_northing``, ``lonlat``
-        or ``easting_northing`` when they agree).
-    """
-    out = london.copy()
-    gap = np.hypot(out["easting"] - out["lonlat_easting"], out["northing"] - out["lonlat_northing"])
-    out["lsa_disagreement_m"] = gap.round(1)
-    use_lonlat = pd.Series(False, index=out.index)
-    disagree = gap > tolerance_m
-    if postcode_points is not None and disagree.any():
-        points = postcode_points.drop_duplicates("postcode").set_index("postcode")[["easting", "northing"]]
-        ref = out.loc[disagree, ["postcode"]].join(points, on="postcode")
-        d_en = np.hypot(out.loc[disagree, "easting"] - ref["easting"], out.loc[disagree, "northing"] - ref["northing"])
-        d_ll = np.hypot(out.loc[disagree, "lonlat_easting"] - ref["easting"], out.loc[disagree, "lonlat_northing"] - ref["northing"])
-        use_lonlat.loc[disagree] = (d_ll < d_en).fillna(False).to_numpy()
-    missing_en = out["easting"].isna() | out["northing"].isna()
-    use_lonlat |= missing_en & out["lonlat_easting"].notna()
-    out["lsa_easting"] = out["easting"].where(~use_lonlat, out["lonlat_easting"])
-    out["lsa_northing"] = out["northing"].where(~use_lonlat, out["lonlat_northing"])
-    out["lsa_coordinates"] = pd.Series(np.where(use_lonlat, "lonlat", "easting_northing"), index=out.index, dtype="string")
-    out.loc[out["lsa_easting"].isna(), "lsa_coordinates"] = pd.NA
-    return out
-
-
 # ---------------------------------------------------------------------------------------------
 # the register
 
@@ -174,18 +95,12 @@ def combine_registers(
     Precedence: the January 2019 census (type, LA and establishment numbers), then the 2017-18
     spine (names, postcodes, status, ages, gender, religious character, admissions), then the
     London Schools Atlas 2016, then the 2013 state-funded list (whose LA names also give the LA
-    number of schools only in the London Schools Atlas, which names authorities but gives no
-    numbers). Schools in none of the files that name them (the 2019 census has no names) take
-    their name from the register links, where a predecessor or successor names them.
+    number of schools only in the London Schools Atlas). Schools no file names take their name
+    from the register links.
 
-    Status (``is_open``) is as at the January 2019 census day (``census_date``), the newest
-    register covering every school: a school is open when it is in the 2019 census (it had pupils
-    on roll) or the spine says open (status 1, or 3 proposed to open) with no closing date and an
-    opening date (if any) on or before that day. Schools the spine lists as opening later (about
-    670, mostly academy conversions of 2019 whose predecessors are in the census) count as not
-    yet open, so a school and its successor are never both open. A school only in the older lists
-    is taken as closed by 2019 (the spine lists every open school of 2017-18, including
-    independent ones, and the census every school with pupils in January 2019).
+    ``is_open`` is as at ``census_date``: a school is open when it is in the 2019 census or the
+    spine says open (status 1 or 3) with no closing date and an opening date (if any) on or before
+    that day; a school only in the older lists is closed (notebooks/methods/store.md).
 
     Args:
         school_postcodes: :func:`atlaskit.sources.schools.read_school_postcodes`.
@@ -208,10 +123,8 @@ def combine_registers(
     """
     for name, frame in [("school_postcodes", school_postcodes), ("spine", spine), ("census", census), ("london", london)]:
         if frame["urn"].duplicated().any():
-            raise DataFormatError(f"{name}: URN repeated ({', '.join(frame.loc[frame['urn'].duplicated(), 'urn'].head(3))}); de-duplicate it first")
-    urns = pd.Index(
-        pd.concat([census["urn"], spine["urn"], london["urn"], school_postcodes["urn"]]).dropna().astype("string").unique(), name="urn"
-    ).sort_values()
+            raise DataFormatError(f"{name}: URN repeated ({', '.join(map(str, frame.loc[frame['urn'].duplicated(), 'urn'].head(3)))}); de-duplicate it first")
+    urns = pd.Index(pd.concat([census["urn"], spine["urn"], london["urn"], school_postcodes["urn"]]).unique(), name="urn").sort_values()
     ce = census.set_index("urn").reindex(urns)
     sp = spine.set_index("urn").reindex(urns)
     lsa = london.set_index("urn").reindex(urns)
@@ -238,10 +151,10 @@ def combine_registers(
     out["phase_of_education"] = _first(s(pc, "phase_of_education"), s(lsa, "phase_of_education"), _phase_from_spine(sp), _phase_from_census(s(ce, "census_school_type")))
     out["census_school_type"] = s(ce, "census_school_type")
     out["minor_group"] = s(sp, "minor_group")
-    out["in_census"] = _isin(urns, census["urn"])
-    out["in_spine"] = _isin(urns, spine["urn"])
-    out["in_school_postcodes"] = _isin(urns, school_postcodes["urn"])
-    out["in_london_schools_atlas"] = _isin(urns, london["urn"])
+    out["in_census"] = isin_fast(urns, census["urn"])
+    out["in_spine"] = isin_fast(urns, spine["urn"])
+    out["in_school_postcodes"] = isin_fast(urns, school_postcodes["urn"])
+    out["in_london_schools_atlas"] = isin_fast(urns, london["urn"])
     out["is_state_funded"] = state_funded(out, s(lsa, "establishment_type"))
     spine_open = sp["is_open"].astype("boolean").fillna(False) & sp["close_date"].isna() & ~(sp["open_date"] > census_date).fillna(False)
     out["is_open"] = (out["in_census"] | spine_open).astype(bool)
@@ -325,7 +238,7 @@ def classify_phase(
     age_high: pd.Series,
     census_school_type: pd.Series | None = None,
 ) -> pd.Series:
-    """Classify each school's phase: primary, secondary, all-through, 16 plus, nursery, special, pru or other.
+    """Classify each school's phase: one of :data:`atlaskit.vocabulary.SCHOOL_PHASES`.
 
     Rules, first match wins: a special-school type (or census ``special``) is ``special``; a pupil
     referral unit or alternative provision is ``pru``; then the published phase of education
@@ -402,9 +315,9 @@ def match_capacity(
         ``capacity``, status ``not joined``) and every choice among several URNs (status
         ``resolved``).
     """
-    pairs = pd.concat([f[["urn", "laestab"]].astype("string") for f in laestab_sources], ignore_index=True).dropna().drop_duplicates()
+    pairs = pd.concat([f[["urn", "laestab"]] for f in laestab_sources], ignore_index=True).dropna().drop_duplicates()
     info = register.set_index("urn")[["laestab", "is_open", "open_date", "close_date", "in_school_postcodes"]]
-    cand = pairs[_isin(pairs["laestab"], capacity["laestab"])].join(info.drop(columns="laestab"), on="urn")
+    cand = pairs[isin_fast(pairs["laestab"], capacity["laestab"])].join(info.drop(columns="laestab"), on="urn")
     cand["open_then"] = (cand["open_date"].isna() | (cand["open_date"] <= on_date)) & (cand["close_date"].isna() | (cand["close_date"] > on_date))
     cand["own"] = cand["laestab"].eq(cand["urn"].map(info["laestab"]))
     cand["is_open"] = cand["is_open"].fillna(False).astype(bool)
@@ -430,20 +343,20 @@ def match_capacity(
     clashed = first[clash]
     first = first[~clash]
     matched = capacity.merge(first[["laestab", "urn", "capacity_match"]], on="laestab", how="left")
-    matched["urn"] = matched["urn"].astype("string")
+    matched["urn"] = pd.array(matched["urn"], dtype="Int64")  # <NA>: no school matched
     matched["capacity_match"] = matched["capacity_match"].astype("string")
 
-    joins = [_empty_joins()]
+    joins = [empty_joins()]
     missing = matched[matched["urn"].isna()]
     if len(missing):
         reason = pd.Series("LAEstab not in any school register (spine 2017-18, 2013 list, 2019 census)", index=missing.index)
-        reason[_isin(missing["laestab"], clashed["laestab"])] = "its URN is already matched by the LAEstab the register gives it"
-        joins.append(_joins(missing, "capacity", "not joined", reason))
+        reason[isin_fast(missing["laestab"], clashed["laestab"])] = "its URN is already matched by the LAEstab the register gives it"
+        joins.append(join_rows(missing, "capacity", "not joined", reason))
     chose = matched[matched["capacity_match"].notna() & (matched["capacity_match"] != "unique")]
     if len(chose):
-        others = cand[_isin(cand["laestab"], chose["laestab"])].groupby("laestab")["urn"].agg(", ".join)
-        reason = "LAEstab shared by URNs " + chose["laestab"].map(others).astype("string") + ": chose " + chose["urn"] + " (" + chose["capacity_match"] + ")"
-        joins.append(_joins(chose, "capacity", "resolved", reason))
+        others = cand[isin_fast(cand["laestab"], chose["laestab"])].groupby("laestab")["urn"].agg(lambda urns: ", ".join(map(str, urns)))
+        reason = "LAEstab shared by URNs " + chose["laestab"].map(others).astype("string") + ": chose " + chose["urn"].astype("string") + " (" + chose["capacity_match"] + ")"
+        joins.append(join_rows(chose, "capacity", "resolved", reason))
     return matched, pd.concat(joins, ignore_index=True)
 
 
@@ -470,15 +383,15 @@ def follow_successors(matched: pd.DataFrame, register: pd.DataFrame, links: pd.D
     plain = links[links["link_type"].eq("Successor").fillna(False).astype(bool)].dropna(subset=["urn", "link_urn"])
     plain = plain.drop_duplicates(["urn", "link_urn"])
     single = plain[~plain["urn"].duplicated(keep=False)]
-    successor = dict(zip(single["urn"].astype(str), single["link_urn"].astype(str)))
-    is_open = dict(zip(register["urn"].astype(str), register["is_open"].astype(bool)))
+    successor = dict(zip(single["urn"].tolist(), single["link_urn"].tolist()))
+    is_open = dict(zip(register["urn"].tolist(), register["is_open"].astype(bool)))
     out = matched.copy()
-    taken = set(out["urn"].dropna().astype(str))
-    moved_from: dict[int, str] = {}
+    taken = set(out["urn"].dropna().tolist())
+    moved_from: dict[int, int] = {}
     for i, urn in out["urn"].items():
-        if pd.isna(urn) or is_open.get(str(urn), False):
+        if pd.isna(urn) or is_open.get(urn, False):
             continue
-        current = str(urn)
+        current = urn
         for _ in range(max_steps):
             current = successor.get(current)
             if current is None or is_open.get(current, False):
@@ -486,15 +399,15 @@ def follow_successors(matched: pd.DataFrame, register: pd.DataFrame, links: pd.D
         if current is None or not is_open.get(current, False) or current in taken:
             continue
         taken.add(current)
-        moved_from[i] = str(urn)
+        moved_from[i] = urn
         out.at[i, "urn"] = current
     if not moved_from:
-        return out, _empty_joins()
+        return out, empty_joins()
     rows = pd.Index(list(moved_from))
-    old = pd.Series(moved_from, dtype="string").reindex(rows)
+    old = pd.Series(moved_from).astype("string").reindex(rows)
     out.loc[rows, "capacity_match"] = ("successor of " + old).to_numpy()
     reason = "2015 capacity of closed URN " + old + " carried to its open successor " + out.loc[rows, "urn"].astype("string") + " (register links)"
-    return out, _joins(out.loc[rows], "capacity", "resolved", reason)
+    return out, join_rows(out.loc[rows], "capacity", "resolved", reason)
 
 
 def latest_inspection(inspections: pd.DataFrame) -> pd.DataFrame:
@@ -511,203 +424,3 @@ def latest_inspection(inspections: pd.DataFrame) -> pd.DataFrame:
     latest = ordered.drop_duplicates("urn", keep="last").copy()
     latest["ofsted_inspections"] = latest["urn"].map(ordered.groupby("urn").size()).astype("int64")
     return latest[["urn", "ofsted_rating", "ofsted_grade", "ofsted_date", "ofsted_inspections"]].reset_index(drop=True)
-
-
-# ---------------------------------------------------------------------------------------------
-# location
-
-
-def locate_schools(
-    register: pd.DataFrame,
-    postcode_points: pd.DataFrame,
-    london: pd.DataFrame | None = None,
-    predecessors: pd.DataFrame | None = None,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Give each school coordinates: its postcode's Code-Point Open centroid, else London Schools Atlas coordinates.
-
-    Order: each distinct postcode the registers give the school (newest first) until one is in
-    Code-Point Open with coordinates; else the London Schools Atlas point
-    (:func:`choose_london_coordinates`); else the postcode of a predecessor school on the
-    register links (a school re-registered under a new URN, e.g. on becoming an academy or a
-    nursery/PRU federation, usually keeps its site).
-
-    Args:
-        register: urn and postcodes (``|``-joined, newest first), e.g. :func:`combine_registers`.
-        postcode_points: postcode, easting, northing (:func:`atlaskit.sources.schools.read_codepoint`);
-            rows with NaN coordinates are postcodes without a location (quality 90).
-        london: urn, lsa_easting, lsa_northing (optional).
-        predecessors: urn, predecessor_urn, predecessor_postcode (optional).
-
-    Returns:
-        ``(located, joins)``: ``located`` has one row per register row: urn, easting, northing
-        (metres, NaN when unlocated), located_by (``codepoint``, ``london_schools_atlas``,
-        ``codepoint_predecessor``, <NA>), located_postcode (the postcode used); ``joins`` has a
-        row per unlocated school (step ``location``, status ``not located``) with the reason.
-    """
-    points = postcode_points.dropna(subset=["postcode"]).drop_duplicates("postcode").set_index("postcode")[["easting", "northing"]]
-    urns = register["urn"].astype("string").reset_index(drop=True)
-    out = pd.DataFrame({"urn": urns, "easting": np.nan, "northing": np.nan})
-    out["located_by"] = pd.Series(pd.NA, index=out.index, dtype="string")
-    out["located_postcode"] = pd.Series(pd.NA, index=out.index, dtype="string")
-
-    options = register["postcodes"].astype("string").reset_index(drop=True).str.split("|").explode().dropna()
-    options = options[options != ""]
-    rank = options.groupby(level=0).cumcount()
-    candidates = pd.DataFrame({"row": options.index, "postcode": options.to_numpy(), "rank": rank.to_numpy()})
-    candidates = candidates.join(points, on="postcode")
-    found = candidates.dropna(subset=["easting", "northing"]).sort_values(["row", "rank"]).drop_duplicates("row")
-    out.loc[found["row"], ["easting", "northing"]] = found[["easting", "northing"]].to_numpy()
-    out.loc[found["row"], "located_by"] = "codepoint"
-    out.loc[found["row"], "located_postcode"] = found["postcode"].to_numpy()
-
-    if london is not None and len(london):
-        lsa = london.dropna(subset=["lsa_easting", "lsa_northing"]).drop_duplicates("urn").set_index("urn")
-        todo = out["located_by"].isna() & _isin(out["urn"], lsa.index)
-        out.loc[todo, "easting"] = out.loc[todo, "urn"].map(lsa["lsa_easting"]).to_numpy(dtype=float)
-        out.loc[todo, "northing"] = out.loc[todo, "urn"].map(lsa["lsa_northing"]).to_numpy(dtype=float)
-        out.loc[todo, "located_by"] = "london_schools_atlas"
-
-    if predecessors is not None and len(predecessors):
-        pred = predecessors.dropna(subset=["predecessor_postcode"]).join(points, on="predecessor_postcode").dropna(subset=["easting"])
-        pred = pred.sort_values(["urn", "predecessor_urn"]).drop_duplicates("urn").set_index("urn")
-        todo = out["located_by"].isna() & _isin(out["urn"], pred.index)
-        out.loc[todo, "easting"] = out.loc[todo, "urn"].map(pred["easting"]).to_numpy(dtype=float)
-        out.loc[todo, "northing"] = out.loc[todo, "urn"].map(pred["northing"]).to_numpy(dtype=float)
-        out.loc[todo, "located_postcode"] = out.loc[todo, "urn"].map(pred["predecessor_postcode"]).to_numpy()
-        out.loc[todo, "located_by"] = "codepoint_predecessor"
-
-    unlocated = out["located_by"].isna()
-    reason = pd.Series("no postcode in any register and no coordinates", index=out.index, dtype="string")
-    failed = candidates[candidates["row"].isin(out.index[unlocated])].copy()
-    failed["known"] = _isin(failed["postcode"], points.index)
-    tried = failed.groupby("row").agg(postcodes=("postcode", ", ".join), no_coords=("known", "any"))
-    has = unlocated & out.index.isin(tried.index)
-    if has.any():
-        t = tried.reindex(out.index[has])
-        reason.loc[has] = np.where(
-            t["no_coords"], "postcode " + t["postcodes"] + " has no coordinates in Code-Point Open (positional quality 90)",
-            "postcode " + t["postcodes"] + " not in Code-Point Open (April 2025; terminated since?)",
-        )
-    frame = out.loc[unlocated, ["urn"]].join(register.reset_index(drop=True)[["school_name"]] if "school_name" in register else pd.DataFrame(index=out.index))
-    joins = _joins(frame, "location", "not located", reason[unlocated]) if unlocated.any() else _empty_joins()
-    return out, joins
-
-
-def assign_lsoa(points: pd.DataFrame, lsoas, max_distance_m: float = 1000.0) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Give each located school the 2011 LSOA its point lies in (point-in-polygon), else the nearest within a limit.
-
-    A point on a shared boundary touches several polygons: the lowest LSOA code wins, so the
-    answer is deterministic. A point outside every polygon (the boundaries are generalised and
-    clipped to the coastline, so a coastal school can fall in the sea; or the school is outside
-    England) takes the nearest LSOA within ``max_distance_m``, flagged ``nearest``.
-
-    Args:
-        points: urn, easting, northing (EPSG:27700 metres; NaN when unlocated).
-        lsoas: GeoDataFrame with lsoa11_code, authority_code and polygons in EPSG:27700.
-        max_distance_m: the largest distance at which the nearest LSOA is still assigned.
-
-    Returns:
-        ``(assigned, joins)``: ``assigned`` has urn, lsoa11_code, lsoa_authority_code, lsoa_match
-        (``within``, ``nearest``, <NA>), lsoa_distance_m (0 within); ``joins`` lists each
-        located school with no LSOA (step ``lsoa``, status ``not joined``) and each taken by
-        nearest (status ``resolved``), with the distance.
-    """
-    import geopandas as gpd
-
-    if lsoas.crs is None or lsoas.crs.to_epsg() != 27700:
-        raise DataFormatError(f"LSOA polygons must be in EPSG:27700 (British National Grid); got {lsoas.crs}")
-    frame = points[["urn", "easting", "northing"]].reset_index(drop=True)
-    located = frame.dropna(subset=["easting", "northing"])
-    pts = gpd.GeoDataFrame({"row": located.index}, geometry=gpd.points_from_xy(located["easting"], located["northing"]), crs=BNG)
-    polys = lsoas[["lsoa11_code", "authority_code", "geometry"]].reset_index(drop=True)
-    hits = gpd.sjoin(pts, polys, how="inner", predicate="intersects")
-    hits = hits.sort_values(["row", "lsoa11_code"]).drop_duplicates("row")
-    out = pd.DataFrame({"urn": frame["urn"].astype("string")})
-    out["lsoa11_code"] = pd.Series(pd.NA, index=out.index, dtype="string")
-    out["lsoa_authority_code"] = pd.Series(pd.NA, index=out.index, dtype="string")
-    out["lsoa_match"] = pd.Series(pd.NA, index=out.index, dtype="string")
-    out["lsoa_distance_m"] = np.nan
-    out.loc[hits["row"], "lsoa11_code"] = hits["lsoa11_code"].to_numpy()
-    out.loc[hits["row"], "lsoa_authority_code"] = hits["authority_code"].to_numpy()
-    out.loc[hits["row"], "lsoa_match"] = "within"
-    out.loc[hits["row"], "lsoa_distance_m"] = 0.0
-
-    outside = pts[~pts["row"].isin(hits["row"])]
-    joins = [_empty_joins()]
-    if len(outside):
-        near = gpd.sjoin_nearest(outside, polys, how="left", max_distance=max_distance_m, distance_col="distance_m")
-        near = near.sort_values(["row", "distance_m", "lsoa11_code"]).drop_duplicates("row")
-        ok = near[near["lsoa11_code"].notna()]
-        out.loc[ok["row"], "lsoa11_code"] = ok["lsoa11_code"].to_numpy()
-        out.loc[ok["row"], "lsoa_authority_code"] = ok["authority_code"].to_numpy()
-        out.loc[ok["row"], "lsoa_match"] = "nearest"
-        out.loc[ok["row"], "lsoa_distance_m"] = ok["distance_m"].round(1).to_numpy()
-        if len(ok):
-            rows = out.loc[ok["row"]]
-            reason = "point " + rows["lsoa_distance_m"].map(lambda d: f"{d:,.0f}") + " m outside the (generalised, coast-clipped) LSOA polygons: nearest LSOA " + rows["lsoa11_code"]
-            joins.append(_joins(rows, "lsoa", "resolved", reason))
-        bad = near[near["lsoa11_code"].isna()]
-        if len(bad):
-            joins.append(_joins(out.loc[bad["row"]], "lsoa", "not joined", f"point outside every English LSOA by more than {max_distance_m:,.0f} m (outside England?)"))
-    return out, pd.concat(joins, ignore_index=True)
-
-
-def resolve_authority(schools: pd.DataFrame, authority_codes: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Give each school its current authority: the authority of the LSOA it lies in, else its LA number's.
-
-    The DfE LA number is mapped through ``authority_codes`` (kind ``la_number``). Old numbers of
-    authorities that split (835 Dorset, 928 Northamptonshire, 909 Cumbria) map to several current
-    authorities: the LSOA decides. Where the LSOA's authority and the LA number's differ the
-    LSOA wins (the school's site is in that authority) and the difference is reported.
-
-    Args:
-        schools: urn, la_number (3-digit text), lsoa_authority_code (<NA> when unlocated).
-        authority_codes: code, authority_code, kind (the store table).
-
-    Returns:
-        ``(resolved, joins)``: ``resolved`` has urn, authority_code, la_number_authority_code
-        (the LA number's single current authority; <NA> when unknown or split) and
-        authority_source (``lsoa``, ``la_number``, <NA>); ``joins`` has rows for schools with no
-        authority (status ``not joined``), a split LA number decided by the LSOA (``resolved``)
-        and an LSOA in another authority than the LA number's (``differs``).
-    """
-    numbers = authority_codes[authority_codes["kind"] == "la_number"]
-    options: dict[str, list[str]] = {}
-    for code, authority in zip(numbers["code"].astype(str), numbers["authority_code"].astype(str)):
-        if authority not in options.setdefault(code, []):
-            options[code].append(authority)
-    la = schools["la_number"].astype("string")
-    choices = pd.Series([options.get(c) if isinstance(c, str) else None for c in la], index=schools.index, dtype=object)
-    n_options = choices.map(lambda c: len(c) if isinstance(c, list) else 0)
-    single = choices.map(lambda c: c[0] if isinstance(c, list) and len(c) == 1 else None).astype("string")
-    lsoa_auth = schools["lsoa_authority_code"].astype("string")
-    out = pd.DataFrame({"urn": schools["urn"].astype("string")}, index=schools.index)
-    out["authority_code"] = lsoa_auth.fillna(single)
-    out["la_number_authority_code"] = single
-    source = np.where(lsoa_auth.notna(), "lsoa", np.where(single.notna(), "la_number", ""))
-    out["authority_source"] = pd.Series(source, index=schools.index, dtype="string").replace("", pd.NA)
-
-    joins = [_empty_joins()]
-    frame = schools.assign(urn=out["urn"])
-    none = out["authority_code"].isna()
-    if none.any():
-        reason = np.where(
-            n_options[none] > 1,
-            "LA number " + la[none].fillna("") + " split between " + choices[none].map(lambda c: " and ".join(c) if isinstance(c, list) else "") + " and the school is not located",
-            np.where(la[none].isna(), "no LA number and not located", "LA number " + la[none].fillna("") + " not in authority_codes and the school is not located"),
-        )
-        joins.append(_joins(frame[none], "authority", "not joined", pd.Series(reason, index=frame.index[none])))
-    split = (n_options > 1) & lsoa_auth.notna()
-    if split.any():
-        inside = [a in c for a, c in zip(lsoa_auth[split], choices[split])]
-        reason = "LA number " + la[split] + " split between " + choices[split].map(" and ".join) + ": LSOA in " + lsoa_auth[split]
-        reason = reason.where(inside, reason + " (not one of them)")
-        joins.append(_joins(frame[split], "authority", "resolved", reason))
-    differs = single.notna() & lsoa_auth.notna() & (single != lsoa_auth)
-    if differs.any():
-        reason = "LA number " + la[differs] + " is " + single[differs] + " but the school's point lies in an LSOA of " + lsoa_auth[differs] + " (authority taken from the LSOA)"
-        joins.append(_joins(frame[differs], "authority", "differs", reason))
-    return out.reset_index(drop=True), pd.concat(joins, ignore_index=True)
-
-
-# ---------------------------------------------------------------------------------------------

@@ -36,7 +36,7 @@ def observed_flows_table(published: pd.DataFrame) -> pd.DataFrame:
     """
     cells = pd.DataFrame(
         {
-            "urn": published["urn"].astype("Int64"),
+            "urn": published["urn"],
             "lsoa11_code": published["lsoa11_code"].astype("string"),
             "phase": pd.array(["secondary"] * len(published), dtype="string"),
             "year": pd.array([OBSERVED_YEAR] * len(published), dtype="Int64"),
@@ -50,7 +50,7 @@ def observed_flows_table(published: pd.DataFrame) -> pd.DataFrame:
     per_school = per_school[per_school["total"] > per_school["listed"]]
     rest = pd.DataFrame(
         {
-            "urn": per_school["urn"].astype("Int64"),
+            "urn": per_school["urn"],
             "lsoa11_code": pd.array([pd.NA] * len(per_school), dtype="string"),
             "phase": pd.array(["secondary"] * len(per_school), dtype="string"),
             "year": pd.array([OBSERVED_YEAR] * len(per_school), dtype="Int64"),

@@ -4,7 +4,7 @@ Runs after the geography step (needs its ``lsoas`` and ``authority_codes`` table
 file under ``schools/`` and OS Code-Point Open, combines the registers into one row per URN,
 joins 2015 capacity (through LAEstab), the 2019 census, the latest Ofsted inspection and the
 2018 KS2/KS4 results, locates each school (postcode, else London Schools Atlas coordinates, else
-a predecessor's postcode) and assigns its LSOA and current authority. About 10 s.
+a predecessor's postcode) and assigns its LSOA and current authority.
 """
 
 from __future__ import annotations
@@ -14,9 +14,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from atlaskit.store import registers as sch
 from atlaskit.errors import StoreMissing
+from atlaskit.sources import school_figures, postcodes
 from atlaskit.sources import schools as src
+from atlaskit.store import locate, registers
+from atlaskit.store.joins import isin_fast, join_rows
+from atlaskit.vocabulary import URN_DTYPE, is_open_state_funded, teaches_phase
 
 #: Columns of the ``schools`` table, in order (see :mod:`atlaskit.store`).
 SCHOOL_COLUMNS = [
@@ -42,8 +45,12 @@ def _predecessors(links: pd.DataFrame, register: pd.DataFrame) -> pd.DataFrame:
     pred = links[links["link_type"].str.startswith("Predecessor").fillna(False)][["urn", "link_urn"]]
     postcode = register.set_index("urn")["postcode"]
     return pd.DataFrame(
-        {"urn": pred["urn"].to_numpy(), "predecessor_urn": pred["link_urn"].to_numpy(), "predecessor_postcode": pred["link_urn"].map(postcode).to_numpy()}
-    ).astype("string")
+        {
+            "urn": pred["urn"].to_numpy(),
+            "predecessor_urn": pred["link_urn"].to_numpy(),
+            "predecessor_postcode": pd.array(pred["link_urn"].map(postcode), dtype="string"),
+        }
+    )
 
 
 def build(data_dir: Path, tables: dict | None = None) -> dict:
@@ -75,31 +82,31 @@ def build(data_dir: Path, tables: dict | None = None) -> dict:
     spine = src.read_spine(data_dir)
     census = src.read_census(data_dir)
     london_rows = src.read_london_schools_atlas(data_dir)
-    capacity = src.read_capacity_2015(data_dir)
-    ks2, ks4 = src.read_ks2(data_dir), src.read_ks4(data_dir)
-    ofsted = sch.latest_inspection(src.read_ofsted(data_dir))
+    capacity = school_figures.read_capacity_2015(data_dir)
+    ks2, ks4 = school_figures.read_ks2(data_dir), school_figures.read_ks4(data_dir)
+    ofsted = registers.latest_inspection(school_figures.read_ofsted(data_dir))
     links = src.read_school_links(data_dir)
 
-    london = sch.dedupe_london_schools(london_rows)
-    register = sch.combine_registers(school_postcodes, spine, census, london, links)
+    london = registers.dedupe_london_schools(london_rows)
+    register = registers.combine_registers(school_postcodes, spine, census, london, links)
     predecessors = _predecessors(links, register)
     wanted = pd.concat(
         [register["postcodes"].str.split("|").explode(), london["postcode"], predecessors["predecessor_postcode"]]
     ).dropna()
-    codepoint = src.read_codepoint(data_dir, postcodes=wanted)
-    london = sch.choose_london_coordinates(london, codepoint)
+    codepoint = postcodes.read_codepoint(data_dir, postcodes=wanted)
+    london = locate.choose_london_coordinates(london, codepoint)
 
-    located, located_joins = sch.locate_schools(register, codepoint, london, predecessors)
+    located, located_joins = locate.locate_schools(register, codepoint, london, predecessors)
     lsoas = tables["lsoas"]
-    assigned, lsoa_joins = sch.assign_lsoa(located, lsoas)
-    matched, capacity_joins = sch.match_capacity(capacity, register, [spine, school_postcodes, census])
-    matched, successor_joins = sch.follow_successors(matched, register, links)
+    assigned, lsoa_joins = locate.assign_lsoa(located, lsoas)
+    matched, capacity_joins = registers.match_capacity(capacity, register, [spine, school_postcodes, census])
+    matched, successor_joins = registers.follow_successors(matched, register, links)
     capacity_joins = pd.concat([capacity_joins, successor_joins], ignore_index=True)
 
     schools = register.merge(located, on="urn", how="left", validate="1:1").merge(assigned, on="urn", how="left", validate="1:1")
-    resolved, authority_joins = sch.resolve_authority(schools, tables["authority_codes"])
+    resolved, authority_joins = locate.assign_current_authority(schools, tables["authority_codes"])
     schools = schools.merge(resolved, on="urn", how="left", validate="1:1")
-    cap = matched.dropna(subset=["urn"]).drop(columns=["laestab", "la_number", "estab", "la_name", "school_name", "main_phase", "row_repaired"])
+    cap = matched.dropna(subset=["urn"]).astype({"urn": URN_DTYPE}).drop(columns=["laestab", "la_number", "estab", "la_name", "school_name", "main_phase", "row_repaired"])
     schools = schools.merge(cap, on="urn", how="left", validate="1:1")
     schools = schools.merge(ofsted, on="urn", how="left", validate="1:1")
     schools = schools.merge(ks2, on="urn", how="left", validate="1:1").merge(ks4, on="urn", how="left", validate="1:1")
@@ -108,7 +115,7 @@ def build(data_dir: Path, tables: dict | None = None) -> dict:
     if len(schools) != len(register):
         raise AssertionError(f"schools: {len(schools)} rows after joins, register has {len(register)}")
 
-    schools["phase"] = sch.classify_phase(
+    schools["phase"] = registers.classify_phase(
         schools["establishment_type"], schools["phase_of_education"], schools["age_low"], schools["age_high"], schools["census_school_type"]
     )
     primary_like = schools["phase"].isin(["primary", "nursery"])
@@ -117,35 +124,32 @@ def build(data_dir: Path, tables: dict | None = None) -> dict:
     schools["located_by"] = schools["located_by"].astype("string")
 
     frame = schools[SCHOOL_COLUMNS].sort_values(["authority_code", "urn"], na_position="last").reset_index(drop=True)
-    geometry = gpd.points_from_xy(frame["easting"], frame["northing"], crs=sch.BNG)
-    out = gpd.GeoDataFrame(frame, geometry=geometry, crs=sch.BNG)
+    geometry = gpd.points_from_xy(frame["easting"], frame["northing"], crs=locate.BNG)
+    out = gpd.GeoDataFrame(frame, geometry=geometry, crs=locate.BNG)
     out.loc[frame["easting"].isna(), "geometry"] = None
 
     orphans = [
-        sch._joins(frame[~sch._isin(frame["urn"], register["urn"])].drop_duplicates("urn"), step, "not joined", f"URN not in any school register ({what})")
+        join_rows(frame[~isin_fast(frame["urn"], register["urn"])].drop_duplicates("urn"), step, "not joined", f"URN not in any school register ({what})")
         for step, what, frame in [("ks2", "KS2 results 2018", ks2), ("ks4", "KS4 results 2018", ks4), ("ofsted", "Ofsted inspections", ofsted)]
     ]
     joins = pd.concat([located_joins, lsoa_joins, capacity_joins, authority_joins, *orphans], ignore_index=True)
     names = register.set_index("urn")["school_name"]
     joins["school_name"] = joins["school_name"].fillna(joins["urn"].map(names)).astype("string")
 
-    # URNs are whole numbers everywhere in the store (flows, observed flows, joins), so tables join without casts.
-    out["urn"] = out["urn"].astype("int64")
-    joins["urn"] = pd.to_numeric(joins["urn"], errors="coerce").astype("Int64")
     return {"schools": out, "school_joins": joins, "_notes": _notes(out, joins, capacity, matched, time.perf_counter() - start)}
 
 
 def _notes(schools: pd.DataFrame, joins: pd.DataFrame, capacity: pd.DataFrame, matched: pd.DataFrame, seconds: float) -> list[str]:
     """Return the lines ``atlas build`` prints about the schools step."""
-    state_open = schools[schools["is_state_funded"] & schools["is_open"]]
+    state_open = schools[is_open_state_funded(schools)]
     located = state_open["located_by"].notna()
-    reasons = joins[(joins["step"] == "location") & sch._isin(joins["urn"], state_open["urn"])]["reason"]
+    reasons = joins[(joins["step"] == "location") & isin_fast(joins["urn"], state_open["urn"])]["reason"]
     kinds = reasons.str.replace(r"postcode .* has no", "postcode has no", regex=True).str.replace(r"postcode .* not in", "postcode not in", regex=True)
     kind_text = "; ".join(f"{n} {k}" for k, n in kinds.value_counts().items())
     unlocated = state_open[~located]
     phases = ", ".join(f"{n} {p}" for p, n in unlocated["phase"].value_counts().items())
     with_postcode = state_open[state_open["postcode"].notna() | state_open["located_by"].notna()]
-    mainstream = state_open[state_open["phase"].isin(["primary", "secondary", "all-through"])]
+    mainstream = state_open[teaches_phase(state_open, "primary") | teaches_phase(state_open, "secondary")]
     by = schools["located_by"].value_counts().to_dict()
     return [
         f"schools: {len(schools):,} URNs ({int(schools['is_open'].sum()):,} open, {len(state_open):,} open state-funded); "

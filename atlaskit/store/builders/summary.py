@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from atlaskit.vocabulary import is_open_state_funded
+
 
 def build(data_dir: Path, tables: dict) -> dict:
     """Return the ``authorities`` table with ``n_schools`` (open state-funded schools) added.
@@ -17,7 +19,7 @@ def build(data_dir: Path, tables: dict) -> dict:
     """
     authorities = tables["authorities"].copy()
     schools = tables["schools"]
-    open_state = schools[schools["is_state_funded"].fillna(False).astype(bool) & schools["is_open"].fillna(False).astype(bool)]
+    open_state = schools[is_open_state_funded(schools)]
     counts = open_state.groupby("authority_code").size()
     authorities["n_schools"] = authorities["authority_code"].map(counts).fillna(0).astype("int64")
     return {"authorities": authorities}
