@@ -8,7 +8,6 @@ type, malformed YAML, an empty file, a file name that does not match the code in
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 from collections.abc import Iterable, Mapping
@@ -18,7 +17,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from atlaskit import config
-from atlaskit.errors import ParameterError
+from atlaskit.errors import ParameterError, closest
 from atlaskit.vocabulary import PHASES, is_open_state_funded, teaches_phase
 
 __all__ = [
@@ -108,7 +107,7 @@ def _describe(error: dict[str, Any], lines: dict[str, int]) -> str:
     where = f" (line {lines[key]})" if key in lines else ""
     kind = error["type"]
     if kind == "extra_forbidden":
-        close = difflib.get_close_matches(key, fields, n=1, cutoff=0.6)
+        close = closest(key, fields, limit=1, min_score=75)
         hint = f"; did you mean {close[0]!r}?" if close else f"; valid keys: {', '.join(fields)}"
         return f"unknown key {key!r}{where}{hint}"
     if kind == "missing":

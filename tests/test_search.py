@@ -5,7 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from atlaskit.analysis.search import closest, search_schools
+from atlaskit.analysis.search import search_schools
+from atlaskit.errors import closest
 from fake_atlas import make_authority
 
 S = lambda values: pd.Series(values, dtype="string")  # noqa: E731

@@ -1,31 +1,13 @@
-"""Search: find schools by URN, DfE number, postcode or name, and suggest the closest of a set of codes or names."""
+"""Search: find schools by URN, DfE number, postcode or name."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["closest", "search_schools"]
-
-
-def closest(text: object, choices: Iterable[object], limit: int = 3, min_score: float = 0.0) -> list[str]:
-    """Return up to ``limit`` of ``choices`` closest to ``text`` (fuzzy, best first), as strings.
-
-    The one "did you mean" of the Atlas: unknown URNs, LSOA codes and authority names use it.
-
-    Args:
-        text: what the user gave.
-        choices: the valid values (codes or names).
-        limit: how many to return.
-        min_score: the lowest similarity kept (rapidfuzz ``WRatio``, 0-100; 0 keeps the ``limit`` closest).
-    """
-    from rapidfuzz import fuzz, process
-
-    found = process.extract(str(text), [str(c) for c in choices], scorer=fuzz.WRatio, limit=limit, score_cutoff=min_score or None)
-    return [match[0] for match in found]
+__all__ = ["search_schools"]
 
 
 _POSTCODE = re.compile(r"^[A-Z]{1,2}\d[A-Z\d]?\s*(\d[A-Z]{2})?$")

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import pandas as pd
 
-from atlaskit.analysis.search import closest
+from atlaskit.errors import closest
 from atlaskit.errors import UnknownAuthority
 
 from .query import echo
@@ -65,7 +65,7 @@ class AuthorityChoices:
         otherwise up to three close names are suggested.
         """
         shown = echo(text)
-        successors = [self.names[c] for c in dict.fromkeys(getattr(exc, "successors", ()) or ()) if c in self.names]
+        successors = [self.names[c] for c in dict.fromkeys(exc.successors) if c in self.names]
         if successors:
             lead = f"\u201c{shown}\u201d is an old code that now covers {' and '.join(successors)}: choose one from the Authority list."
         else:

@@ -42,7 +42,7 @@ def _check_urn(urn: int) -> None:
     import pandas as pd
 
     from atlaskit import store
-    from atlaskit.analysis.search import closest
+    from atlaskit.errors import closest
     from atlaskit.errors import UnknownSchool
 
     urns = pd.read_parquet(store.table_path("schools"), columns=["urn"])["urn"]
@@ -55,7 +55,7 @@ def _check_lsoa(code: str) -> None:
     import pandas as pd
 
     from atlaskit import store
-    from atlaskit.analysis.search import closest
+    from atlaskit.errors import closest
     from atlaskit.errors import UnknownArea
 
     codes = pd.read_parquet(store.table_path("lsoas"), columns=["lsoa11_code"])["lsoa11_code"].astype(str)

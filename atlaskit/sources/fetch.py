@@ -18,7 +18,6 @@ verified are skipped.
 
 from __future__ import annotations
 
-import difflib
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -26,7 +25,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from atlaskit import config
-from atlaskit.errors import ChecksumMismatch
+from atlaskit.errors import ChecksumMismatch, closest
 from atlaskit.sources import DATASETS, DataSet, ManifestEntry, dataset_for_file, manifest, sha256_of
 from atlaskit.sources.download import FetchError, FetchResult, download_file
 
@@ -109,7 +108,7 @@ def select_entries(datasets: Sequence[str] | None = None) -> list[tuple[Manifest
     if unknown:
         hints = []
         for key in unknown:
-            close = difflib.get_close_matches(key, list(DATASETS), n=3, cutoff=0.5)
+            close = closest(key, DATASETS, limit=3, min_score=60)
             hints.append(f"{key!r}" + (f" (did you mean {', '.join(close)}?)" if close else ""))
         raise FetchError(f"unknown data set {', '.join(hints)}; known data sets: {', '.join(sorted(DATASETS))}")
     chosen: list[tuple[ManifestEntry, DataSet | None]] = []

@@ -86,7 +86,7 @@ def resolve_authority(text: str | int, store_dir: Path | None = None) -> str:
     if len(targets) > 1:
         names = table.set_index("authority_code")["authority_name"]
         listed = ", ".join(f"{t} {names.get(t, '')}".strip() for t in targets)
-        raise UnknownAuthority(f"{value!r} is an old code that now covers several authorities: {listed}. Choose one.")
+        raise UnknownAuthority(f"{value!r} is an old code that now covers several authorities: {listed}. Choose one.", successors=targets)
     return targets[0]
 
 

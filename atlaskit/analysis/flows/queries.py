@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from atlaskit.analysis.flows.system import FlowSystem
-from atlaskit.analysis.search import closest
+from atlaskit.errors import closest
 from atlaskit.errors import UnknownArea, UnknownSchool
 from atlaskit.vocabulary import PHASES
 
