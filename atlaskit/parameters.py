@@ -113,8 +113,39 @@ def _describe(error: dict[str, Any], lines: dict[str, int]) -> str:
     if kind == "missing":
         return f"missing key {key!r} ({KEY_HELP.get(key, '')})"
     value = error.get("input")
-    shown = repr(value) if not isinstance(value, dict) else "a mapping"
+    shown = _shown(value)
     return f"key {key!r}{where}: {error['msg']} (got {shown} of type {type(value).__name__}; expected {KEY_HELP.get(key, 'see the file header')})"
+
+
+def _shown(value: Any, limit: int = 60) -> str:
+    """Return a short description of a value for a message: its repr cut at ``limit`` characters; containers by size only."""
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, (list, tuple, set)):
+        return f"a list of {len(value)} item(s)"
+    text = repr(value) if not isinstance(value, str) or len(value) <= limit else repr(value[:limit])
+    return text if len(text) <= limit + 2 else text[:limit] + "..."
+
+
+#: Largest parameter file read, bytes: a real one is under 1 KB.
+MAX_FILE_BYTES = 64 * 1024
+
+
+def _reject_aliases(text: str, path: Path) -> None:
+    """Raise ParameterError when the YAML text uses an alias (``*name``), before any value is built.
+
+    Aliases can expand a few lines into gigabytes (a "billion laughs" file); a parameter file
+    needs none. Reading events is streaming: nothing is expanded.
+    """
+    import yaml
+
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(event, yaml.AliasEvent):
+            line = event.start_mark.line + 1
+            raise ParameterError(
+                f"parameter file {path} uses a YAML alias (*{event.anchor[:40]}) at line {line}: parameter files "
+                "allow plain values only; write the value itself or rewrite the file with `atlas parameters --overwrite`"
+            )
 
 
 def validate_parameters(data: Any, source: str = "parameters", text: str = "") -> AuthorityParameters:
@@ -154,7 +185,9 @@ def load_parameters(path: str | os.PathLike) -> AuthorityParameters:
         The validated :class:`AuthorityParameters`.
 
     Raises:
-        ParameterError: the file is missing, empty or malformed YAML (with its line and column),
+        ParameterError: the file is missing, too big (over 64 KB), not UTF-8 (UTF-16 is named), uses
+            YAML aliases (refused before anything is expanded: a "YAML bomb" stays small), is empty
+            or malformed YAML (with its line and column),
             holds an unknown key (with a did-you-mean suggestion), a missing key or a value of the
             wrong type, or its name is an authority code other than the ``authority`` inside.
     """
@@ -162,18 +195,37 @@ def load_parameters(path: str | os.PathLike) -> AuthorityParameters:
 
     path = Path(path)
     if not path.is_file():
-        raise ParameterError(f"parameter file {path} not found; run `atlas parameters` to write one for every authority")
+        what = "is a folder, not a file" if path.is_dir() else "not found"
+        raise ParameterError(f"parameter file {path} {what}; run `atlas parameters` to write one for every authority")
+    size = path.stat().st_size
+    if size > MAX_FILE_BYTES:
+        raise ParameterError(
+            f"parameter file {path} is {size:,} bytes; a parameter file is under {MAX_FILE_BYTES // 1024} KB "
+            "(about ten keys): rewrite it with `atlas parameters --overwrite`"
+        )
+    from atlaskit.sources.parsing import encoding_problem
+
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ParameterError(f"parameter file {path} cannot be read ({exc.strerror})") from None
+    problem = encoding_problem(raw)
+    if problem:
+        raise ParameterError(f"parameter file {path} is {problem}")
+    try:
+        text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise ParameterError(f"parameter file {path} is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+        raise ParameterError(f"parameter file {path} is not UTF-8 text ({exc.reason} at byte {exc.start}): re-save it as UTF-8") from None
     try:
+        _reject_aliases(text, path)
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise ParameterError(f"parameter file {path} is not valid YAML{where}: {problem}") from None
+    except RecursionError:
+        raise ParameterError(f"parameter file {path} nests its values too deeply to read: parameter files hold plain values only") from None
     if data is None:
         raise ParameterError(f"parameter file {path} is empty; write it again with `atlas parameters --overwrite`")
     params = validate_parameters(data, f"parameter file {path}", text)

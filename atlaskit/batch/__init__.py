@@ -6,6 +6,7 @@ Submodules:
   notebook executed with papermill in a worker) and :func:`notebook_to_html`.
 * ``runner``: :func:`plan_batch` (validate parameter files, skip reports up to date), :func:`run_batch`
   (local pool or Dask, progress bar) and :class:`BatchResult`.
+* ``stopping``: SIGTERM / Ctrl-C turned into :class:`BatchInterrupted`; the workers' process trees ended.
 * ``index``: the batch's files: fingerprints, per-report state, atomic writes and the index page.
 
 How a batch runs and fails: ``notebooks/methods/report.md``.
@@ -21,7 +22,8 @@ from atlaskit.batch.jobs import (
     execute_job,
     notebook_to_html,
 )
-from atlaskit.batch.runner import BatchResult, default_output_dir, plan_batch, run_batch
+from atlaskit.batch.runner import BatchResult, default_output_dir, plan_batch, read_notebook, run_batch
+from atlaskit.batch.stopping import BatchInterrupted, end_process_trees, stop_on_signals
 
 __all__ = [
     "DEFAULT_START_TIMEOUT",
@@ -39,4 +41,8 @@ __all__ = [
     "run_batch",
     "write_index",
     "default_output_dir",
+    "read_notebook",
+    "BatchInterrupted",
+    "stop_on_signals",
+    "end_process_trees",
 ]

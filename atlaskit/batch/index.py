@@ -178,6 +178,9 @@ def write_index(out_dir: Path, current: BatchResult | None = None) -> Path:
             f"<p>Last run: {len(current.built)} built, {len(current.skipped)} up to date, "
             f"{len(current.failed)} failed, in {current.seconds:.1f} s.</p>"
         )
+        if current.interrupted:
+            left = ", ".join(current.not_finished) or "none"
+            summary += f"<p><b>Stopped by {esc(current.interrupted)}</b> before these reports finished: {esc(left)}.</p>"
     failed_html = (
         "<h2>Failed</h2><table><tr><th>Code</th><th>Authority</th><th>Stage</th><th>Cell</th><th>Cell source</th><th>Error</th></tr>"
         + "".join(failed_rows)

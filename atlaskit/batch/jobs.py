@@ -277,6 +277,9 @@ def execute_job(job: ReportJob) -> JobOutcome:
 
 
 def _warm_worker() -> None:
-    """Pool initializer: import papermill and nbconvert once per worker process."""
+    """Pool initializer: ignore Ctrl-C (the parent stops the workers) and import papermill and nbconvert once per worker process."""
+    from atlaskit.batch.stopping import ignore_interrupts
+
+    ignore_interrupts()
     import nbconvert  # noqa: F401
     import papermill  # noqa: F401

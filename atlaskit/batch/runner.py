@@ -21,6 +21,7 @@ from atlaskit.batch.jobs import (
     _warm_worker,
     execute_job,
 )
+from atlaskit.batch.stopping import BatchInterrupted, end_process_trees
 from atlaskit.errors import AtlasError
 
 __all__ = ["BatchResult", "default_output_dir", "plan_batch", "run_batch"]
@@ -65,6 +66,8 @@ class BatchResult:
         seconds: wall-clock seconds of the whole batch.
         job_seconds: seconds per built or failed job (worker time).
         index: path of the index page.
+        interrupted: the signal that stopped the batch (``"SIGTERM"``, ``"SIGINT"``), or None.
+        not_finished: codes whose report was planned but had not finished when the batch was stopped.
     """
 
     out_dir: Path
@@ -74,6 +77,8 @@ class BatchResult:
     seconds: float = 0.0
     job_seconds: dict[str, float] = field(default_factory=dict)
     index: Path | None = None
+    interrupted: str | None = None
+    not_finished: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -110,7 +115,7 @@ def plan_batch(
         ``(jobs, skipped codes, failures by code, names by code)``.
     """
     load_parameters = load_parameters or _default_load_parameters
-    notebook_bytes = Path(notebook).read_bytes()
+    notebook_bytes = read_notebook(Path(notebook))
     notebook_json = notebook_bytes.decode("utf-8")
     build_id = build_id if build_id is not None else store_build_id()
     jobs: list[ReportJob] = []
@@ -134,8 +139,9 @@ def plan_batch(
             continue
         try:
             parameters = load_parameters(path)
-        except (AtlasError, ValueError, TypeError) as exc:
-            failures[code] = JobFailure("parameters", type(exc).__name__, str(exc)[:2000])
+        except Exception as exc:  # noqa: BLE001 - one authority's bad file never stops the batch
+            message = str(exc) if isinstance(exc, AtlasError) else f"parameter file {path} could not be read ({type(exc).__name__})"
+            failures[code] = JobFailure("parameters", type(exc).__name__, message[:2000])
             continue
         name = str(parameters.get("authority_name") or code)
         names[code] = name
@@ -153,6 +159,44 @@ def plan_batch(
             )
         )
     return jobs, skipped, failures, names
+
+
+def read_notebook(path: Path) -> bytes:
+    """Return a report notebook's bytes, checking it is a Jupyter notebook.
+
+    Raises:
+        AtlasError: naming the path when it is missing, a folder, unreadable, not UTF-8 JSON or
+            JSON without a notebook's ``cells`` and ``nbformat``.
+    """
+    import json
+
+    hint = "give a Jupyter notebook (.ipynb) with --notebook (default notebooks/report.ipynb)"
+    if path.is_dir():
+        raise AtlasError(f"report notebook {path} is a folder, not a notebook: {hint}")
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise AtlasError(f"report notebook {path} not found: {hint}") from None
+    except OSError as exc:
+        raise AtlasError(f"report notebook {path} cannot be read ({exc.strerror}): {hint}") from None
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise AtlasError(f"report notebook {path} is not a Jupyter notebook (not JSON text: {str(exc)[:80]}): {hint}") from None
+    if not isinstance(data, dict) or not isinstance(data.get("cells"), list) or "nbformat" not in data:
+        raise AtlasError(f"report notebook {path} is not a Jupyter notebook (JSON without 'cells' and 'nbformat'): {hint}")
+    return raw
+
+
+def _output_folder(out_dir: Path) -> Path:
+    """Create the reports folder, raising AtlasError naming it when it is a file or cannot be made."""
+    if out_dir.exists() and not out_dir.is_dir():
+        raise AtlasError(f"reports folder {out_dir} (--out) is a file, not a folder: give a folder to write the reports in")
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise AtlasError(f"cannot create the reports folder {out_dir} (--out): {exc.strerror}") from None
+    return out_dir
 
 
 def _safe_key(text: str) -> str:
@@ -224,16 +268,36 @@ def _iter_local(jobs: list[ReportJob], workers: int) -> Iterable[tuple[ReportJob
             except Exception as exc:  # pragma: no cover - execute_job does not raise
                 outcome = JobOutcome(job.code, False, 0.0, failure=JobFailure("worker", type(exc).__name__, str(exc)))
             yield job, outcome
+    except BaseException:  # stopped (a signal, the generator closed): end the workers and their kernels now
+        workers_pids = list(getattr(pool, "_processes", None) or {})
+        pool.shutdown(wait=False, cancel_futures=True)
+        end_process_trees(workers_pids)
+        raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _iter_dask(jobs: list[ReportJob], scheduler) -> Iterable[tuple[ReportJob, JobOutcome]]:
+def _connect(scheduler: str, timeout_seconds: float):
+    """Return a Dask client of the scheduler at ``scheduler``, raising AtlasError naming the address when it cannot be reached."""
+    from distributed import Client
+
+    try:
+        return Client(scheduler, timeout=timeout_seconds)
+    except Exception as exc:  # noqa: BLE001 - OSError, TimeoutError, ValueError for a malformed address...
+        reason = " ".join(str(exc).split())[:160] or type(exc).__name__
+        raise AtlasError(
+            f"cannot reach the Dask scheduler at {scheduler} (--scheduler) within {timeout_seconds:g} s: {reason}; "
+            "check the address (tcp://host:8786) or start one with `dask scheduler`"
+        ) from None
+
+
+def _iter_dask(jobs: list[ReportJob], scheduler, timeout_seconds: float = 10.0) -> Iterable[tuple[ReportJob, JobOutcome]]:
     """Run jobs on a Dask distributed cluster (scheduler address or Client), yielding as each finishes."""
     from distributed import Client, as_completed
 
     own_client = not isinstance(scheduler, Client)
-    client = Client(scheduler) if own_client else scheduler
+    client = _connect(scheduler, timeout_seconds) if own_client else scheduler
+    futures = []
     try:
         token = hashlib.sha256(f"{os.getpid()}-{time.time()}".encode()).hexdigest()[:10]
         futures = client.map(execute_job, jobs, key=[f"atlas-report-{job.code}-{token}" for job in jobs], pure=False, retries=0)
@@ -245,6 +309,9 @@ def _iter_dask(jobs: list[ReportJob], scheduler) -> Iterable[tuple[ReportJob, Jo
             except Exception as exc:  # KilledWorker, worker lost, cancelled
                 outcome = JobOutcome(job.code, False, 0.0, failure=JobFailure("worker", type(exc).__name__, str(exc)[:2000]))
             yield job, outcome
+    except BaseException:
+        client.cancel(futures)  # stopped: the cluster drops what is left of this batch
+        raise
     finally:
         if own_client:
             client.close()
@@ -265,6 +332,7 @@ def run_batch(
     load_parameters: Callable[[Path], dict] | None = None,
     on_outcome: Callable[[str, JobOutcome], None] | None = None,
     failed_before: Mapping[str, JobFailure] | None = None,
+    scheduler_timeout: float = 10.0,
 ) -> BatchResult:
     """Build the reports of several authorities, collecting failures, and write the index page.
 
@@ -287,33 +355,39 @@ def run_batch(
         failed_before: failures found before the batch, by the text the user gave (e.g. a
             code that names no authority): listed on the index page and in the result like
             any other; the rest still run. Keys are made safe for file names.
+        scheduler_timeout: seconds allowed to connect to ``scheduler``.
 
     Returns:
         A :class:`BatchResult`; ``result.ok`` is False when any report failed.
 
     Raises:
-        KeyboardInterrupt: re-raised after the index is written; finished reports are kept and no
-            report is left half-written.
+        AtlasError: the notebook is missing or not a notebook, ``out_dir`` is a file, or the
+            scheduler cannot be reached (each message names the path or address).
+        KeyboardInterrupt: (:class:`BatchInterrupted` for SIGTERM/SIGINT inside
+            :func:`stop_on_signals`, carrying ``.result``) re-raised after the workers and their
+            kernels are ended and the index is written; finished reports are kept, none is left
+            half-written.
     """
     start = time.perf_counter()
-    out_dir = Path(out_dir) if out_dir else default_output_dir()
+    out_dir = _output_folder(Path(out_dir) if out_dir else default_output_dir())
     notebook = Path(notebook) if notebook else config.notebooks_dir() / "report.ipynb"
     parameters_dir = Path(parameters_dir) if parameters_dir else config.parameters_dir()
-    out_dir.mkdir(parents=True, exist_ok=True)
-    jobs, skipped, failures, names = plan_batch(
-        codes, out_dir, notebook, parameters_dir, force, kernel_name, start_timeout, execution_timeout, load_parameters
-    )
-    result = BatchResult(out_dir=out_dir, skipped=skipped)
-    for given, failure in (failed_before or {}).items():
-        failures[_safe_key(given)] = failure
-    known = _store_names() if failures else {}
-    for code, failure in failures.items():
-        _record_failure(out_dir, code, names.get(code) or known.get(code, ""), failure)
-        result.failed[code] = failure
+    result = BatchResult(out_dir=out_dir)
+    jobs: list[ReportJob] = []
+    runner = None
     try:
-        with _Progress(len(jobs), progress, failed=len(failures), skipped=len(skipped)) as bar:
+        jobs, result.skipped, failures, names = plan_batch(
+            codes, out_dir, notebook, parameters_dir, force, kernel_name, start_timeout, execution_timeout, load_parameters
+        )
+        for given, failure in (failed_before or {}).items():
+            failures[_safe_key(given)] = failure
+        known = _store_names() if failures else {}
+        for code, failure in failures.items():
+            _record_failure(out_dir, code, names.get(code) or known.get(code, ""), failure)
+            result.failed[code] = failure
+        with _Progress(len(jobs), progress, failed=len(failures), skipped=len(result.skipped)) as bar:
             if jobs:
-                runner = _iter_dask(jobs, scheduler) if scheduler is not None else _iter_local(jobs, workers)
+                runner = _iter_dask(jobs, scheduler, scheduler_timeout) if scheduler is not None else _iter_local(jobs, workers)
                 for job, outcome in runner:
                     outcome = _store_outcome(out_dir, job, outcome)
                     result.job_seconds[job.code] = outcome.seconds
@@ -324,6 +398,14 @@ def run_batch(
                     bar.advance(outcome.ok)
                     if on_outcome:
                         on_outcome(job.code, outcome)
+    except KeyboardInterrupt as exc:  # BatchInterrupted (SIGTERM, SIGINT) or a plain Ctrl-C in a notebook
+        if runner is not None:
+            runner.close()  # a generator stopped at its yield ends its workers here
+        result.interrupted = getattr(exc, "signal_name", "SIGINT")
+        result.not_finished = [job.code for job in jobs if job.code not in result.built and job.code not in result.failed]
+        if isinstance(exc, BatchInterrupted):
+            exc.result = result
+        raise
     finally:
         result.seconds = time.perf_counter() - start
         result.index = write_index(out_dir, current=result)

@@ -58,16 +58,28 @@ def build(
     data_dir: Path = typer.Option(None, "--data-dir", help="Raw data folder (default: $ATLAS_DATA_DIR or ../shared/atlas-data)."),
     store_dir: Path = typer.Option(None, "--store-dir", help="Store folder (default: $ATLAS_STORE_DIR or ./store)."),
     if_missing: bool = typer.Option(False, "--if-missing", help="Do nothing when a store is already built."),
+    check: bool = typer.Option(False, "--check", help="Check every table of the built store against the sizes and checksums its build recorded; build nothing."),
 ) -> None:
-    """Build the store (Parquet/GeoParquet tables for all England) from the raw data files."""
+    """Build the store (Parquet/GeoParquet tables for all England) from the raw data files, or --check it."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from atlaskit import config, sources
     from atlaskit.errors import DataFileMissing
     from atlaskit.pipelines.build import BUILD_STEPS
-    from atlaskit.store import build_store, store_exists
+    from atlaskit.store import build_store, current_folder, store_exists, verify_store
+    from atlaskit.store.build import prepare_store_folder
 
+    if check:
+        folder = current_folder(store_dir)
+        checked, problems = verify_store(folder)
+        for problem in problems:
+            typer.secho(problem, err=True, fg=typer.colors.RED)
+        typer.echo(f"checked {checked} table(s) in {folder}: {len(problems)} problem(s)" + ("; run `atlas build` to rebuild" if problems else ""))
+        if problems:
+            raise typer.Exit(1)
+        return
     data_dir = data_dir or config.data_dir()
+    prepare_store_folder(store_dir or config.store_dir())
     if if_missing and store_exists(store_dir):
         typer.echo(f"store already built at {store_dir or config.store_dir()} (use `atlas build` to rebuild)")
         return

@@ -344,6 +344,17 @@ def sha256_of(path: Path, chunk_bytes: int = 1 << 20) -> str:
 _VERIFIED: dict[tuple[str, int, float], str] = {}
 
 
+def _data_folder(data_dir: Path | None) -> Path:
+    """Return the data folder, raising DataFileMissing when it names a file (not 24 data sets "missing")."""
+    base = Path(data_dir) if data_dir is not None else config.data_dir()
+    if base.exists() and not base.is_dir():
+        raise DataFileMissing(
+            f"the data folder {base} (ATLAS_DATA_DIR or --data-dir) is a file, not a folder: "
+            "set it to the folder holding the data sets (e.g. ../shared/atlas-data), or run `atlas fetch` to download them"
+        )
+    return base
+
+
 def resolve(relpath: str, data_dir: Path | None = None, verify: bool = True) -> Path:
     """Return the local path of a data file, checking it exists and matches the manifest checksum.
 
@@ -358,8 +369,9 @@ def resolve(relpath: str, data_dir: Path | None = None, verify: bool = True) -> 
     Raises:
         DataFileMissing: the file is absent; the message names the data set and its download page.
         ChecksumMismatch: the file differs from the published one (truncated or altered).
+        DataFileMissing: also when the data folder is a file.
     """
-    base = Path(data_dir) if data_dir is not None else config.data_dir()
+    base = _data_folder(data_dir)
     path = base / relpath
     ds = dataset_for_file(relpath)
     if not path.is_file():
@@ -394,8 +406,11 @@ def missing_by_dataset(data_dir: Path | None = None) -> list[str]:
     Returns:
         Lines such as ``"<title> [<key>]: 296 file(s) missing: geography/lsoa11/E06000001.geojson, ... and 293 more;
         download from https://..."``; empty when nothing is missing.
+
+    Raises:
+        DataFileMissing: the data folder is a file (named).
     """
-    base = Path(data_dir) if data_dir is not None else config.data_dir()
+    base = _data_folder(data_dir)
     lines: list[str] = []
     for ds in DATASETS.values():
         absent = [e.file for e in ds.entries() if not (base / e.file).is_file()]

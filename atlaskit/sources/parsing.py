@@ -25,6 +25,29 @@ MARKERS: frozenset[str] = frozenset(
 )
 
 
+def encoding_problem(raw: bytes) -> str | None:
+    """Return why bytes meant as UTF-8 text are not (``"not UTF-8 (looks like UTF-16): re-save as UTF-8"``), or None.
+
+    UTF-16 is recognised by its byte-order mark or by NUL bytes in every other position of the
+    first 4 KB (what Excel's "Unicode text" and Windows Notepad's "Unicode" write).
+
+    Args:
+        raw: the file's bytes (the first few KB are enough).
+
+    Returns:
+        The problem as a phrase for a message, or None when the bytes do not look like UTF-16.
+    """
+    head = raw[:4096]
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "not UTF-8 (looks like UTF-16): re-save as UTF-8"
+    if b"\0" not in head:
+        return None
+    half = max(1, len(head) // 2)  # a stray NUL in UTF-8 text is left to the reader
+    if max(head[0::2].count(0), head[1::2].count(0)) >= 0.6 * half:  # ASCII text in UTF-16: every other byte NUL
+        return "not UTF-8 (looks like UTF-16): re-save as UTF-8"
+    return None
+
+
 def read_text(path: Path, encodings: tuple[str, ...] = ("utf-8-sig", "cp1252")) -> str:
     """Return a text file's contents, trying each encoding in turn (BOM stripped).
 
@@ -36,6 +59,9 @@ def read_text(path: Path, encodings: tuple[str, ...] = ("utf-8-sig", "cp1252")) 
         DataFormatError: naming the file when no encoding decodes it.
     """
     raw = Path(path).read_bytes()
+    problem = encoding_problem(raw)
+    if problem:
+        raise DataFormatError(f"{path}: {problem}")
     for encoding in encodings:
         try:
             return raw.decode(encoding)
@@ -60,6 +86,9 @@ def read_csv(path: Path, encodings: tuple[str, ...] = ("utf-8-sig", "cp1252"), *
         import gzip
 
         raw = gzip.decompress(path.read_bytes())
+        problem = encoding_problem(raw)
+        if problem:
+            raise DataFormatError(f"{path}: {problem}")
         text = None
         for encoding in encodings:
             try:

@@ -5,11 +5,13 @@ Layout on disk (``config.store_dir()``, git-ignored)::
     store/
       CURRENT                 name of the live build folder (replaced atomically)
       build-<timestamp>-<pid>/
-        build.json            what was built: built_at, data_dir, rows per table, seconds per step, notes
+        build.json            what was built: built_at, data_dir, rows per table, seconds per step, notes,
+                              files (each table's bytes and sha256, checked when read: store/integrity.py)
         <table>.parquet       one file per table (see :mod:`atlaskit.store.tables`)
 
 A build writes a new ``build-*`` folder and only then replaces ``CURRENT`` (``os.replace``), so
-a build that fails halfway leaves the previous store usable.
+a build that fails halfway leaves the previous store usable. A build killed outright leaves its
+``build-*-<pid>.partial`` folder: the next build removes every partial folder whose process is gone.
 """
 
 from __future__ import annotations
@@ -26,9 +28,11 @@ from pathlib import Path
 import pandas as pd
 
 from atlaskit import config
+from atlaskit.errors import StoreMissing
+from atlaskit.store.integrity import file_records
 from atlaskit.store.tables import _cache_clear
 
-__all__ = ["BuildStep", "STORE_STEPS", "ROW_GROUP_ROWS", "BuildReport", "write_table", "build_store"]
+__all__ = ["BuildStep", "STORE_STEPS", "ROW_GROUP_ROWS", "BuildReport", "write_table", "build_store", "prepare_store_folder", "remove_stale_partials"]
 
 #: A build step: called with (data_dir, tables built so far), returns new tables by name
 #: (names starting with ``_`` carry notes, not tables).
@@ -102,11 +106,13 @@ def build_store(
 
     Raises:
         AtlasError: from a step (missing or corrupt file...); the previous store stays live.
+        StoreMissing: the store folder is a file or cannot be created (named).
     """
     data_dir = Path(data_dir) if data_dir else config.data_dir()
     store_dir = Path(store_dir) if store_dir else config.store_dir()
     steps = list(steps if steps is not None else STORE_STEPS)
-    store_dir.mkdir(parents=True, exist_ok=True)
+    prepare_store_folder(store_dir)
+    remove_stale_partials(store_dir)
     folder = store_dir / f"build-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
     tmp = folder.with_name(folder.name + ".partial")
     tmp.mkdir()
@@ -134,6 +140,7 @@ def build_store(
                     "rows": report.rows,
                     "seconds": report.seconds,
                     "notes": report.notes,
+                    "files": file_records(tmp),
                 },
                 indent=2,
             )
@@ -155,3 +162,52 @@ def _prune_old_builds(store_dir: Path, keep: str) -> None:
     for old in store_dir.glob("build-*"):
         if old.name != keep and not old.name.endswith(".partial"):
             shutil.rmtree(old, ignore_errors=True)
+
+
+def prepare_store_folder(store_dir: Path) -> None:
+    """Create the store folder if needed.
+
+    Raises:
+        StoreMissing: naming the folder when it is a file or cannot be created.
+    """
+    if store_dir.exists() and not store_dir.is_dir():
+        raise StoreMissing(
+            f"the store folder {store_dir} (ATLAS_STORE_DIR or --store-dir) is a file, not a folder: give a folder for the store"
+        )
+    try:
+        store_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StoreMissing(f"cannot create the store folder {store_dir} (ATLAS_STORE_DIR or --store-dir): {exc.strerror}") from None
+
+
+def _pid_alive(pid: int) -> bool:
+    """Return True when a process with this id exists (on this machine)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, another user's
+        return True
+    return True
+
+
+def remove_stale_partials(store_dir: Path) -> list[Path]:
+    """Delete the ``build-*-<pid>.partial`` folders of builds whose process is gone (killed builds).
+
+    A partial folder whose process still runs (a build in progress) is kept, and so is one whose
+    name carries no process id.
+
+    Args:
+        store_dir: the store folder.
+
+    Returns:
+        The folders removed.
+    """
+    removed = []
+    for partial in Path(store_dir).glob("build-*.partial"):
+        pid_text = partial.name.removesuffix(".partial").rsplit("-", 1)[-1]
+        if not pid_text.isdigit() or _pid_alive(int(pid_text)):
+            continue
+        shutil.rmtree(partial, ignore_errors=True)
+        removed.append(partial)
+    return removed

@@ -88,6 +88,7 @@ import pandas as pd
 
 from atlaskit import config
 from atlaskit.errors import StoreMissing
+from atlaskit.store.integrity import check_readable, check_size
 
 __all__ = ["GEO_TABLES", "current_folder", "store_exists", "table_path", "read_table", "read_rows", "cached_table", "build_info"]
 
@@ -99,13 +100,26 @@ def current_folder(store_dir: Path | None = None) -> Path:
     """Return the live build folder of the store.
 
     Raises:
-        StoreMissing: when no build has completed; the message says to run ``atlas build``.
+        StoreMissing: when no build has completed, the store folder is a file, or the ``CURRENT``
+            pointer is empty or names a missing folder; the message names it and says to run ``atlas build``.
     """
     store_dir = Path(store_dir) if store_dir else config.store_dir()
+    if store_dir.exists() and not store_dir.is_dir():
+        raise StoreMissing(
+            f"the store folder {store_dir} (ATLAS_STORE_DIR or --store-dir) is a file, not a folder: "
+            "point it at a folder (default ./store) and run `atlas build`"
+        )
     pointer = store_dir / "CURRENT"
     if not pointer.is_file():
         raise StoreMissing(f"no store at {store_dir}: run `atlas build` (reads the raw data in ATLAS_DATA_DIR) first")
-    folder = store_dir / pointer.read_text().strip()
+    try:
+        name = pointer.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise StoreMissing(f"store pointer {pointer} cannot be read ({exc}): run `atlas build` again") from None
+    if not name or "/" in name or name in (".", ".."):
+        what = "is empty" if not name else f"names {name[:60]!r}, not a build folder"
+        raise StoreMissing(f"store pointer {pointer} {what} (a build stopped while switching?): run `atlas build` again")
+    folder = store_dir / name
     if not folder.is_dir():
         raise StoreMissing(f"store pointer {pointer} names {folder.name}, which is missing: run `atlas build` again")
     return folder
@@ -121,10 +135,16 @@ def store_exists(store_dir: Path | None = None) -> bool:
 
 
 def table_path(name: str, store_dir: Path | None = None) -> Path:
-    """Return the path of one store table, raising :class:`StoreMissing` naming it when absent."""
+    """Return the path of one store table.
+
+    Raises:
+        StoreMissing: naming the table when it is absent.
+        StoreDamaged: its size differs from the one the build recorded (truncated or altered).
+    """
     path = current_folder(store_dir) / f"{name}.parquet"
     if not path.is_file():
         raise StoreMissing(f"store table {name!r} is missing from {path.parent}: run `atlas build` to rebuild the store")
+    check_size(name, path)
     return path
 
 
@@ -143,13 +163,20 @@ def read_table(
         filters: pyarrow filters, e.g. ``[("authority_code", "==", "E10000016")]``.
         bbox: (minx, miny, maxx, maxy) in the table's CRS, for GeoParquet tables.
         store_dir: store folder (default ``config.store_dir()``).
+
+    Raises:
+        StoreMissing, StoreDamaged: the table is absent, or its file is not the one the build wrote.
     """
     path = table_path(name, store_dir)
-    if name in GEO_TABLES and (columns is None or "geometry" in columns):
-        import geopandas as gpd
+    try:
+        if name in GEO_TABLES and (columns is None or "geometry" in columns):
+            import geopandas as gpd
 
-        return gpd.read_parquet(path, columns=columns, filters=filters, bbox=bbox)
-    return pd.read_parquet(path, columns=columns, filters=filters)
+            return gpd.read_parquet(path, columns=columns, filters=filters, bbox=bbox)
+        return pd.read_parquet(path, columns=columns, filters=filters)
+    except Exception as exc:
+        check_readable(name, path, exc)  # damaged: StoreDamaged naming the table; intact: the error is the caller's
+        raise
 
 
 def build_info(store_dir: Path | None = None) -> dict:
@@ -266,12 +293,24 @@ def read_rows(
 
     Returns:
         DataFrame, or GeoDataFrame (in the table's CRS) for geometry tables, rows in file order.
+
+    Raises:
+        StoreMissing, StoreDamaged: the table is absent, or its file is not the one the build wrote.
     """
+    path = table_path(name, store_dir)
+    try:
+        return _read_rows(path, key, values, columns)
+    except Exception as exc:
+        check_readable(name, path, exc)  # damaged: StoreDamaged naming the table; intact: the error is the caller's
+        raise
+
+
+def _read_rows(path: Path, key: str, values, columns: list[str] | None) -> pd.DataFrame:
+    """:func:`read_rows` on one file."""
     import numpy as np
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    path = table_path(name, store_dir)
     info = _file_info(path)
     keys = _key_values(path, key)
     values = values.tolist() if hasattr(values, "tolist") else list(values)
