@@ -131,6 +131,26 @@ def _shown(value: Any, limit: int = 60) -> str:
 MAX_FILE_BYTES = 64 * 1024
 
 
+#: Deepest nesting of ``[`` / ``{`` read; a parameter file needs none (PyYAML's scanner is quadratic in it).
+MAX_NESTING = 20
+
+
+def _reject_deep_nesting(text: str, path: Path) -> None:
+    """Raise ParameterError when brackets nest deeper than MAX_NESTING (counted plainly, quotes ignored: a real file has none)."""
+    depth = deepest = 0
+    for char in text:
+        if char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}" and depth:
+            depth -= 1
+    if deepest > MAX_NESTING:
+        raise ParameterError(
+            f"parameter file {path} nests values {deepest} levels deep (brackets [ or {{); parameter files hold plain values only: "
+            "rewrite it with `atlas parameters --overwrite`"
+        )
+
+
 def _reject_aliases(text: str, path: Path) -> None:
     """Raise ParameterError when the YAML text uses an alias (``*name``), before any value is built.
 
@@ -216,6 +236,7 @@ def load_parameters(path: str | os.PathLike) -> AuthorityParameters:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ParameterError(f"parameter file {path} is not UTF-8 text ({exc.reason} at byte {exc.start}): re-save it as UTF-8") from None
+    _reject_deep_nesting(text, path)
     try:
         _reject_aliases(text, path)
         data = yaml.safe_load(text)

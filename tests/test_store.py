@@ -75,3 +75,97 @@ def test_read_rows_matches_a_full_filter(built, key, values):
 
 def test_read_rows_with_no_match_is_empty(built):
     assert store.read_rows("lsoas", "lsoa11_code", ["E01999999"], store_dir=built).empty
+
+
+def slow_step(data_dir, tables):
+    import time
+
+    time.sleep(120)
+    return {}
+
+
+def test_build_records_each_file_and_check_finds_none_damaged(built):
+    import hashlib
+    import json
+
+    folder = store.current_folder(built)
+    files = json.loads((folder / "build.json").read_text())["files"]
+    assert set(files) == {"lsoas", "plain"}
+    for name, record in files.items():
+        data = (folder / f"{name}.parquet").read_bytes()
+        assert record == {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+    assert store.verify_store(folder) == (2, [])
+
+
+def test_a_truncated_table_is_named_with_what_to_do(built):
+    path = store.current_folder(built) / "lsoas.parquet"
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    for read in (lambda: store.read_table("lsoas", store_dir=built), lambda: store.read_rows("lsoas", "authority_code", ["E06000001"], store_dir=built)):
+        with pytest.raises(store.StoreDamaged, match=r"store table 'lsoas' is damaged: .* bytes, the build wrote .*atlas build"):
+            read()
+    checked, problems = store.verify_store(path.parent)
+    assert checked == 2 and len(problems) == 1 and "'lsoas'" in problems[0]
+    assert len(store.read_table("plain", store_dir=built)) == 2  # the other table still reads
+
+
+def test_an_altered_table_of_the_same_size_is_named_when_it_fails_to_decode(built):
+    path = store.current_folder(built) / "lsoas.parquet"
+    data = bytearray(path.read_bytes())
+    start = len(data) // 3
+    data[start : start + 4096] = b"U" * 4096
+    path.write_bytes(bytes(data))
+    with pytest.raises(store.StoreDamaged, match=r"store table 'lsoas' is damaged: .* differs from the file the build wrote"):
+        store.read_table("lsoas", store_dir=built)
+    assert "another sha256" in store.verify_store(path.parent)[1][0]
+
+
+@pytest.mark.parametrize(("pointer", "expected"), [("\n", "is empty"), ("build-gone", "names build-gone, which is missing"), ("..", "names '..', not a build folder")])
+def test_a_bad_current_pointer_is_named(built, pointer, expected):
+    (built / "CURRENT").write_text(pointer)
+    with pytest.raises(StoreMissing, match=rf"store pointer .*CURRENT {expected}.*atlas build"):
+        store.current_folder(built)
+
+
+def test_a_store_folder_that_is_a_file_is_named(tmp_path):
+    afile = tmp_path / "store"
+    afile.write_text("")
+    with pytest.raises(StoreMissing, match="is a file, not a folder"):
+        store.current_folder(afile)
+    with pytest.raises(StoreMissing, match="is a file, not a folder"):
+        store.build_store(tmp_path, afile, steps=[("good", "tests.test_store:good_step")])
+
+
+def test_a_killed_build_leaves_a_partial_folder_that_the_next_build_removes(built, tmp_path):
+    """kill -9 during a build: its .partial folder stays; the next build removes it, and keeps a running build's."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from atlaskit import config
+
+    script = (
+        "import sys; from atlaskit import store; "
+        "store.build_store(sys.argv[1], sys.argv[2], steps=[('good', 'tests.test_store:good_step'), ('slow', 'tests.test_store:slow_step')])"
+    )
+    child = subprocess.Popen([sys.executable, "-c", script, str(tmp_path), str(built)], cwd=config.PROJECT_ROOT)
+    partial = built / f"build-placeholder-{child.pid}.partial"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        found = list(built.glob(f"build-*-{child.pid}.partial"))
+        if found and (found[0] / "lsoas.parquet").is_file():
+            partial = found[0]
+            break
+        time.sleep(0.2)
+    assert partial.is_dir(), "the child build never wrote its first table"
+    os.kill(child.pid, signal.SIGKILL)
+    child.wait(timeout=30)
+    assert partial.is_dir()  # what a killed build leaves
+    running = built / f"build-20990101-000000-{os.getpid()}.partial"  # this process is alive: a build in progress
+    running.mkdir()
+
+    store.build_store(tmp_path, built, steps=[("good", "tests.test_store:good_step")])
+    assert not partial.exists() and running.is_dir()
+    assert store.remove_stale_partials(built) == []

@@ -117,8 +117,8 @@ def current_folder(store_dir: Path | None = None) -> Path:
     except (OSError, UnicodeDecodeError) as exc:
         raise StoreMissing(f"store pointer {pointer} cannot be read ({exc}): run `atlas build` again") from None
     if not name or "/" in name or name in (".", ".."):
-        what = "is empty" if not name else f"names {name[:60]!r}, not a build folder"
-        raise StoreMissing(f"store pointer {pointer} {what} (a build stopped while switching?): run `atlas build` again")
+        what = "is empty (a build stopped while switching?)" if not name else f"names {name[:60]!r}, not a build folder"
+        raise StoreMissing(f"store pointer {pointer} {what}: run `atlas build` again")
     folder = store_dir / name
     if not folder.is_dir():
         raise StoreMissing(f"store pointer {pointer} names {folder.name}, which is missing: run `atlas build` again")
