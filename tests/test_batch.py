@@ -246,3 +246,66 @@ def test_codes_that_name_no_authority_are_listed_and_the_rest_still_run(tmp_path
     captured = capsys.readouterr()
     assert "1 built" in captured.out and "2 failed" in captured.out
     assert "Nowhereshire" in captured.err
+
+
+def _slow_notebook(path: Path) -> Path:
+    """A report notebook whose second cell sleeps for two minutes (a batch still running when signalled)."""
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell('authority = "E09000007"', metadata={"tags": ["parameters"]}), nbformat.v4.new_code_cell("import time\ntime.sleep(120)")]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, path)
+    return path
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("signal_name", ["SIGTERM", "SIGINT"])
+def test_a_signal_stops_a_real_batch_with_its_index_and_no_orphans(tmp_path, params, no_store, signal_name):
+    """SIGTERM to `atlas report` (or Ctrl-C to its process group): workers and kernels ended, index written, one summary line, exit 128+N."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from atlaskit.batch.stopping import _alive, descendants
+
+    out = tmp_path / "reports"
+    argv = [sys.executable, "-m", "atlaskit", "report", *CODES[:2], "--out", str(out), "--parameters", str(params),
+            "--notebook", str(_slow_notebook(tmp_path / "slow.ipynb")), "--no-progress", "--workers", "2"]
+    child = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        tree: list[int] = []
+        while time.monotonic() < deadline:  # wait for two workers with a kernel each (and the resource tracker)
+            tree = descendants([child.pid])
+            kernels = [pid for pid in tree if b"ipykernel" in Path(f"/proc/{pid}/cmdline").read_bytes()] if tree else []
+            if len(kernels) >= 2:
+                break
+            time.sleep(0.5)
+        assert len(kernels) >= 2, "the kernels never started"
+        time.sleep(1.0)
+        tree = descendants([child.pid])
+        sent = time.monotonic()
+        if signal_name == "SIGTERM":
+            os.kill(child.pid, signal.SIGTERM)  # `kill -TERM <pid>`: the parent alone
+        else:
+            os.killpg(child.pid, signal.SIGINT)  # Ctrl-C in a terminal: the whole foreground process group
+        stdout, stderr = child.communicate(timeout=60)
+        stop_seconds = time.monotonic() - sent
+    finally:
+        if child.poll() is None:
+            child.kill()
+    print(f"{signal_name}: stopped in {stop_seconds:.1f} s")
+    signum = getattr(signal, signal_name)
+    assert child.returncode == 128 + signum, stderr[-3000:]
+    assert "Traceback" not in stderr + stdout
+    summary = [line for line in stderr.splitlines() if line.startswith(f"stopped by {signal_name}")]
+    assert len(summary) == 1 and "2 not finished" in summary[0] and "index:" in summary[0]
+    index = (out / "index.html").read_text()
+    assert f"Stopped by {signal_name}" in index and CODES[0] in index
+    assert not list(out.glob("E*.html")) and _leftovers(out) == []
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and any(_alive(pid) for pid in tree):
+        time.sleep(0.1)
+    assert not [pid for pid in tree if _alive(pid)], "processes left behind"
+    assert stop_seconds < 15
