@@ -28,6 +28,7 @@ __all__ = [
     "default_phase",
     "load_authority_parameters",
     "load_parameters",
+    "parameters_folder",
     "parameters_path",
     "render_parameters",
     "validate_parameters",
@@ -271,6 +272,18 @@ def parameters_path(code: str, folder: str | os.PathLike | None = None) -> Path:
     return _folder(folder) / f"{code}.yaml"
 
 
+def parameters_folder(folder: str | os.PathLike | None = None) -> Path:
+    """Return the parameters folder (default :func:`atlaskit.config.parameters_dir`), which may not exist yet.
+
+    Raises:
+        ParameterError: the path is a file, not a folder.
+    """
+    out = _folder(folder)
+    if out.exists() and not out.is_dir():
+        raise ParameterError(f"parameters folder {out} is a file, not a folder: give a folder for the parameter files")
+    return out
+
+
 def _folder(folder: str | os.PathLike | None) -> Path:
     """Return ``folder`` as a Path, or the default parameters folder when None."""
     return Path(folder) if folder is not None else config.parameters_dir()
@@ -377,7 +390,8 @@ def write_parameters(
         The paths written, in table order (files kept are not listed).
 
     Raises:
-        ParameterError: a column is missing, a code is not an authority code, or a code repeats.
+        ParameterError: a column is missing, a code is not an authority code, a code repeats, or
+            the folder is a file or cannot be created.
     """
     missing = {"authority_code", "authority_name"} - set(authorities_df.columns)
     if missing:
@@ -388,14 +402,17 @@ def write_parameters(
     repeated = sorted({c for c in codes if codes.count(c) > 1})
     if repeated:
         raise ParameterError(f"authorities table lists {', '.join(repeated)} more than once")
-    out = _folder(folder)
+    out = parameters_folder(folder)
     records = []
     for code, name in zip(codes, authorities_df["authority_name"]):
         values: dict[str, Any] = {"authority": code, "authority_name": str(name)}
         if school_phases is not None:
             values["phase"] = default_phase(school_phases.get(code))
         records.append(validate_parameters(values, f"authorities table row {code}"))
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ParameterError(f"cannot create the parameters folder {out}: {exc.strerror}") from None
     written: list[Path] = []
     for params in records:
         path = out / f"{params.authority}.yaml"
@@ -426,6 +443,8 @@ def check_parameters(
         ``(number of files checked, problems)``: one message per bad or missing file; empty when all is well.
     """
     base = _folder(folder)
+    if base.exists() and not base.is_dir():
+        return 0, [f"parameters folder {base} is a file, not a folder: give the folder of the <CODE>.yaml files"]
     files = sorted(base.glob("*.yaml")) + sorted(base.glob("*.yml")) if base.is_dir() else []
     problems: list[str] = []
     for path in files:

@@ -45,7 +45,12 @@ CASES = [
     Case("UTF-16 parameter file (no byte-order mark)", "parameters --check --out {tmp}/p", "not UTF-8 (looks like UTF-16): re-save as UTF-8", "utf16le"),
     Case("cp1252 parameter file", "parameters --check --out {tmp}/p", "is not UTF-8 text", "cp1252"),
     Case("a 6,000-character phase", "parameters --check --out {tmp}/p", "(got 'xxxxxxxxxx", "long_value"),
+    Case("--out of atlas parameters naming a file", "parameters --out {tmp}/afile", "parameters folder {tmp}/afile is a file, not a folder", "afile"),
+    Case("--out of atlas parameters --check naming a file", "parameters --check --out {tmp}/afile", "parameters folder {tmp}/afile is a file", "afile"),
+    Case("a parameter file that is a folder", "parameters --check --out {tmp}/p", "parameter file {tmp}/p/E09000007.yaml is a folder", "yaml_folder"),
     # -- atlas report: paths and services
+    Case("--parameters naming a file", "report E09000007 --parameters {tmp}/afile --out {tmp}/out --notebook {tiny}",
+         "parameters folder {tmp}/afile (--parameters) is a file", "afile"),
     Case("--notebook missing", REPORT + " --notebook {tmp}/missing.ipynb", "report notebook {tmp}/missing.ipynb not found", "good"),
     Case("--notebook a folder", REPORT + " --notebook {tmp}", "is a folder, not a notebook", "good"),
     Case("--notebook plain text", REPORT + " --notebook {tmp}/notes.txt", "is not a Jupyter notebook (not JSON text", "not_notebook"),
@@ -156,6 +161,7 @@ SETUPS = {
     "cp1252": lambda tmp, request: _parameter_file(tmp, (GOOD + "report_title: Caf\u00e9 schools\n").encode("cp1252")),
     "long_value": lambda tmp, request: _parameter_file(tmp, "authority: E09000007\nauthority_name: Camden\nphase: " + "x" * 6000 + "\n"),
     "not_notebook": lambda tmp, request: _not_notebook(tmp),
+    "yaml_folder": lambda tmp, request: (tmp / "p" / "E09000007.yaml").mkdir(parents=True),
     "afile": lambda tmp, request: _afile(tmp),
     "empty_current": lambda tmp, request: _empty_current(tmp),
     "gone_current": lambda tmp, request: _gone_current(tmp),
@@ -215,6 +221,7 @@ def test_bad_input_gets_one_clear_message(case, tmp_path, monkeypatch, capsys, r
     assert seconds < 60
 
 
+@pytest.mark.slow
 def test_a_yaml_bomb_in_a_batch_is_listed_in_the_index_and_the_batch_goes_on(tmp_path, monkeypatch, capsys, write_parameter_file):
     """The bomb's authority fails with its message; the other authority's report is built; the index lists both."""
     from atlaskit.cli import main

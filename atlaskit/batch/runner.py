@@ -361,7 +361,7 @@ def run_batch(
         A :class:`BatchResult`; ``result.ok`` is False when any report failed.
 
     Raises:
-        AtlasError: the notebook is missing or not a notebook, ``out_dir`` is a file, or the
+        AtlasError: the notebook is missing or not a notebook, ``out_dir`` or ``parameters_dir`` is a file, or the
             scheduler cannot be reached (each message names the path or address).
         KeyboardInterrupt: (:class:`BatchInterrupted` for SIGTERM/SIGINT inside
             :func:`stop_on_signals`, carrying ``.result``) re-raised after the workers and their
@@ -372,6 +372,8 @@ def run_batch(
     out_dir = _output_folder(Path(out_dir) if out_dir else default_output_dir())
     notebook = Path(notebook) if notebook else config.notebooks_dir() / "report.ipynb"
     parameters_dir = Path(parameters_dir) if parameters_dir else config.parameters_dir()
+    if parameters_dir.exists() and not parameters_dir.is_dir():
+        raise AtlasError(f"parameters folder {parameters_dir} (--parameters) is a file, not a folder: give the folder of the <CODE>.yaml files")
     result = BatchResult(out_dir=out_dir)
     jobs: list[ReportJob] = []
     runner = None

@@ -21,7 +21,7 @@ def parameters(
     schools for (secondary where it has any, else primary: the City of London).
     """
     from atlaskit import config
-    from atlaskit.parameters import authority_school_phases, check_parameters, write_parameters
+    from atlaskit.parameters import authority_school_phases, check_parameters, parameters_folder, write_parameters
 
     folder = out or config.parameters_dir()
     if check:
@@ -42,6 +42,7 @@ def parameters(
         return
     import atlaskit
 
+    parameters_folder(folder)  # a file named as the folder is said before the store is read
     table = atlaskit.authorities()
     written = write_parameters(table, folder, overwrite=overwrite, school_phases=authority_school_phases())
     kept = len(table) - len(written)
