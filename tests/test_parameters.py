@@ -269,3 +269,40 @@ def test_committed_parameter_files_are_valid():
     assert problems == []
     assert n_files == 153
     assert {yaml.safe_load(p.read_text())["authority"][:3] for p in files} == {"E06", "E08", "E09", "E10"}
+
+
+def test_any_alias_is_refused_before_it_is_expanded(tmp_path):
+    """Even a harmless alias: a parameter file holds plain values; the error names the alias and its line."""
+    from atlaskit.parameters import load_parameters
+
+    path = tmp_path / "E09000007.yaml"
+    path.write_text("authority: E09000007\nauthority_name: &name Camden\nreport_title: *name\n")
+    with pytest.raises(ParameterError, match=r"uses a YAML alias \(\*name\) at line 3"):
+        load_parameters(path)
+
+
+def test_a_billion_laughs_file_stays_small_in_memory(tmp_path):
+    """Nine levels of nine aliases (3.5 billion strings once expanded): refused with well under 50 MB of extra memory."""
+    import resource
+
+    from atlaskit.parameters import load_parameters
+
+    lines = ["authority: E09000007", "authority_name: Camden", 'a0: &a0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    lines += [f"a{i}: &a{i} [" + ",".join([f"*a{i - 1}"] * 9) + "]" for i in range(1, 10)]
+    path = tmp_path / "E09000007.yaml"
+    path.write_text("\n".join(lines + ["phase: *a9", ""]))
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with pytest.raises(ParameterError, match="YAML alias"):
+        load_parameters(path)
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 50 * 1024  # KB on Linux
+
+
+def test_a_long_wrong_value_is_shown_cut_short(tmp_path):
+    from atlaskit.parameters import load_parameters
+
+    path = tmp_path / "E09000007.yaml"
+    path.write_text("authority: E09000007\nauthority_name: Camden\nphase: " + "x" * 6000 + "\ntop_schools: [" + ", ".join(["1"] * 3000) + "]\n")
+    with pytest.raises(ParameterError) as info:
+        load_parameters(path)
+    message = str(info.value)
+    assert len(message) < 1000 and "a list of 3000 item(s)" in message and "'xxxxxxxxxx" in message

@@ -91,7 +91,7 @@ def report(
         except batch.BatchInterrupted as exc:
             done = exc.result
             if done is None:
-                typer.secho(f"stopped by {exc.signal_name} before any report ran", err=True, fg=typer.colors.RED)
+                typer.secho(f"stopped by {exc.signal_name} before the batch had a result to index", err=True, fg=typer.colors.RED)
             else:
                 typer.secho(
                     f"stopped by {exc.signal_name}: {len(done.built)} built, {len(done.skipped)} up to date, "
