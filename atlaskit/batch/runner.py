@@ -268,7 +268,7 @@ def _iter_local(jobs: list[ReportJob], workers: int) -> Iterable[tuple[ReportJob
             except Exception as exc:  # pragma: no cover - execute_job does not raise
                 outcome = JobOutcome(job.code, False, 0.0, failure=JobFailure("worker", type(exc).__name__, str(exc)))
             yield job, outcome
-    except BaseException:  # stopped (a signal, the generator closed): end the workers and their kernels now
+    except (KeyboardInterrupt, GeneratorExit):  # stopped (a signal, the generator closed): end the workers and their kernels now
         workers_pids = list(getattr(pool, "_processes", None) or {})
         pool.shutdown(wait=False, cancel_futures=True)
         end_process_trees(workers_pids)
@@ -309,7 +309,7 @@ def _iter_dask(jobs: list[ReportJob], scheduler, timeout_seconds: float = 10.0) 
             except Exception as exc:  # KilledWorker, worker lost, cancelled
                 outcome = JobOutcome(job.code, False, 0.0, failure=JobFailure("worker", type(exc).__name__, str(exc)[:2000]))
             yield job, outcome
-    except BaseException:
+    except (KeyboardInterrupt, GeneratorExit):
         client.cancel(futures)  # stopped: the cluster drops what is left of this batch
         raise
     finally:
