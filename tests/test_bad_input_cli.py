@@ -74,6 +74,8 @@ CASES = [
          {"ATLAS_STORE_DIR": "{tmp}/store"}),
     Case("truncated schools table: atlas build --check", "build --check", "store table 'schools' is damaged", "truncated_schools", {"ATLAS_STORE_DIR": "{tmp}/store"}),
     Case("altered table: atlas build --check", "build --check", "store table 'la_population' is damaged", "altered_population", {"ATLAS_STORE_DIR": "{tmp}/store"}),
+    Case("truncated table of a store built without checksums", "schools Camden", "store table 'schools' (", "truncated_unrecorded",
+         {"ATLAS_STORE_DIR": "{tmp}/store"}),
     Case("a store built without checksums: atlas build --check", "build --check", "records no file sizes or checksums", "unrecorded_store",
          {"ATLAS_STORE_DIR": "{tmp}/store"}),
 ]
@@ -169,11 +171,12 @@ SETUPS = {
     "truncated_flows": lambda tmp, request: _store_copy(tmp, request, "flows"),
     "altered_population": lambda tmp, request: _store_copy(tmp, request, "la_population", how="alter"),
     "unrecorded_store": lambda tmp, request: _store_copy(tmp, request, records=False),
+    "truncated_unrecorded": lambda tmp, request: _store_copy(tmp, request, "schools", records=False),
 }
 
 
 #: Setups that copy the live store (the test needs the ``store`` fixture).
-STORE_SETUPS = {"truncated_schools", "truncated_flows", "altered_population", "unrecorded_store"}
+STORE_SETUPS = {"truncated_schools", "truncated_flows", "altered_population", "unrecorded_store", "truncated_unrecorded"}
 
 
 def _closed_port() -> int:
