@@ -22,27 +22,33 @@ from atlaskit.batch.jobs import (
     execute_job,
     notebook_to_html,
 )
-from atlaskit.batch.runner import BatchResult, default_output_dir, plan_batch, read_notebook, run_batch
+from atlaskit.batch.runner import (
+    BatchResult,
+    default_output_dir,
+    plan_batch,
+    read_notebook,
+    run_batch,
+)
 from atlaskit.batch.stopping import BatchInterrupted, end_process_trees, stop_on_signals
 
 __all__ = [
-    "DEFAULT_START_TIMEOUT",
     "DEFAULT_EXECUTION_TIMEOUT",
+    "DEFAULT_START_TIMEOUT",
     "STATE_DIR",
-    "ReportJob",
+    "BatchInterrupted",
+    "BatchResult",
     "JobFailure",
     "JobOutcome",
-    "BatchResult",
-    "execute_job",
-    "notebook_to_html",
-    "fingerprint",
-    "store_build_id",
-    "plan_batch",
-    "run_batch",
-    "write_index",
+    "ReportJob",
     "default_output_dir",
-    "read_notebook",
-    "BatchInterrupted",
-    "stop_on_signals",
     "end_process_trees",
+    "execute_job",
+    "fingerprint",
+    "notebook_to_html",
+    "plan_batch",
+    "read_notebook",
+    "run_batch",
+    "stop_on_signals",
+    "store_build_id",
+    "write_index",
 ]

@@ -14,7 +14,7 @@ import signal
 import time
 from collections.abc import Iterable, Iterator
 
-__all__ = ["BatchInterrupted", "stop_on_signals", "descendants", "end_process_trees", "ignore_interrupts"]
+__all__ = ["BatchInterrupted", "descendants", "end_process_trees", "ignore_interrupts", "stop_on_signals"]
 
 
 class BatchInterrupted(KeyboardInterrupt):

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from atlaskit.errors import StoreMissing
 
-__all__ = ["StoreDamaged", "file_records", "recorded_files", "check_size", "check_readable", "verify_store"]
+__all__ = ["StoreDamaged", "check_readable", "check_size", "file_records", "recorded_files", "verify_store"]
 
 #: What to do about a damaged table, the end of every StoreDamaged message.
 REBUILD_HINT = "run `atlas build` to rebuild the store (`atlas build --check` checks every table)"
