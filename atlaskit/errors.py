@@ -25,6 +25,10 @@ class StoreMissing(AtlasError):
     """The built store is absent or incomplete: run ``atlas build``."""
 
 
+class StoreDamaged(StoreMissing):
+    """A store table whose file differs from what the build wrote (truncated, altered or unreadable)."""
+
+
 class UnknownAuthority(AtlasError):
     """An authority code or name that is not one of the 153 education authorities.
 

@@ -12,16 +12,12 @@ import hashlib
 import json
 from pathlib import Path
 
-from atlaskit.errors import StoreMissing
+from atlaskit.errors import StoreDamaged
 
 __all__ = ["StoreDamaged", "check_readable", "check_size", "file_records", "recorded_files", "verify_store"]
 
 #: What to do about a damaged table, the end of every StoreDamaged message.
 REBUILD_HINT = "run `atlas build` to rebuild the store (`atlas build --check` checks every table)"
-
-
-class StoreDamaged(StoreMissing):
-    """A store table whose file differs from what the build wrote (truncated, altered or unreadable)."""
 
 
 def _sha256(path: Path, chunk_bytes: int = 1 << 20) -> str:
