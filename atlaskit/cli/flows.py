@@ -230,6 +230,9 @@ def flows_command(
     table = table.reset_index(drop=True)
     shown = disclose(table)
     check_disclosable(shown)
+    for column in ("share", "cumulative_share"):
+        if column in shown:  # a suppressed count's share would give it away
+            shown[column] = shown[column].where(~shown["suppressed"].to_numpy(dtype=bool))
     if fmt == Format.csv:
         shown = _unrounded(shown, table)
         check_disclosable(shown)
