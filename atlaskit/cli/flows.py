@@ -272,7 +272,7 @@ def _feeders(info: dict, frame: "pd.DataFrame", phase: Optional[Phase], fmt: For
     if fmt == Format.csv:
         print_frame(table, fmt)
         return
-    shown = table.assign(leavers=table["leavers"].round(0), share_pct=(100 * table.pop("share")).round(1), cumulative_share_pct=(100 * table.pop("cumulative_share")).round(1))
+    shown = table.assign(leavers=table["leavers"].round(0).astype("Int64"), share_pct=(100 * table.pop("share")).round(1), cumulative_share_pct=(100 * table.pop("cumulative_share")).round(1))
     shown = shown.drop(columns=["share", "cumulative_share"], errors="ignore")
     for side in sides:
         part = shown[shown["link"] == links[side]].drop(columns="link")
