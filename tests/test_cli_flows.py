@@ -33,6 +33,8 @@ BAD_INPUTS = [
     ([CAMDEN, "--lsoa", CAMDEN_LSOA, "--source", "observed", "--phase", "primary"], 2, f"no observed primary flows are published for LSOA {CAMDEN_LSOA}"),
     ([CAMDEN, "--feeders"], 2, "--feeders needs --school URN"),
     ([CAMDEN, "--lsoa", CAMDEN_LSOA, "--feeders"], 2, "--feeders needs --school URN"),
+    ([CAMDEN, "--school", "100060"], 2, "has no flows: flows cover state-funded mainstream schools (not special"),  # a special school
+    ([CAMDEN, "--school", "100060", "--feeders"], 2, "has no flows"),
     ([CAMDEN, "--school", "1000499"], 2, "close matches"),
     ([CAMDEN, "--lsoa", "E0100090"], 2, "close matches"),
     ([CAMDEN, "--lsoa", "E" * 5000], 2, "is not an English 2011 LSOA"),

@@ -68,8 +68,12 @@ def _school(urn: int) -> dict:
 
 def _school_text(school: dict) -> str:
     """Return ``"URN 100049 (Haverstock School, secondary, ages 11-18)"``."""
-    ages = f", ages {int(school['age_low'])}-{int(school['age_high'])}" if school.get("age_low") is not None and str(school.get("age_high")) not in ("<NA>", "nan", "None") else ""
-    return f"URN {school['urn']} ({school['school_name']}, {school['phase']}{ages})"
+    import pandas as pd
+
+    low, high = school.get("age_low"), school.get("age_high")
+    ages = f", ages {int(low)}-{int(high)}" if pd.notna(low) and pd.notna(high) else ""
+    name = school.get("school_name")
+    return f"URN {school['urn']} ({name if pd.notna(name) else 'no name published'}, {school['phase']}{ages})"
 
 
 def _lsoa_authority(code: str) -> str:
@@ -196,6 +200,9 @@ def flows_command(
             other = str(info["authority_code"])
             raise AtlasError(f"{_school_text(info)} is a school of {_authority_name(other)}, not of {authority_text}: run `atlas flows {other} --school {school}`")
         frame = _read_flows([("urn", "==", school)])
+        if frame.empty:
+            closed = "" if info.get("is_open") is not False else "; it is closed"
+            raise AtlasError(f"{_school_text(info)} has no flows{closed}: flows cover state-funded mainstream schools (not special, PRU, nursery or 16 plus), modelled for those open in 2019")
         if feeders:
             _feeders(info, frame, phase, fmt, rows)
             return
@@ -256,7 +263,11 @@ def _feeders(info: dict, frame: "pd.DataFrame", phase: Optional[Phase], fmt: For
     from atlaskit import store
     from atlaskit.analysis import flows as fl
 
+    from atlaskit.errors import AtlasError
+
     modelled = frame[frame["source"] == "modelled"]
+    if modelled.empty:
+        raise AtlasError(f"{_school_text(info)} has no modelled flows (only its observed 2015 flows): feeder schools are estimated from modelled flows of schools open in 2019")
     _check_rows(modelled, phase, Source.modelled, _school_text(info))
     sides = [phase.value] if phase is not None else [p for p in ("secondary", "primary") if (modelled["phase"].astype(str) == p).any()]
     around = _flows_out_of(modelled["lsoa11_code"].dropna().unique())
