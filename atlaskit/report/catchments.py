@@ -142,10 +142,10 @@ def _feeders_block(ctx: ReportContext, top: pd.DataFrame) -> Block:
     table = feeders_table(data.flows, own.tolist(), data.schools, top["urn"].tolist(), ctx.phase)
     if table.empty:
         return Block("", "")
-    what = "feeder primary schools" if ctx.phase == "secondary" else "the secondary schools their leavers go to"
+    what = "feeder primary schools of the same schools" if ctx.phase == "secondary" else "secondary schools the leavers of the same schools go to"
     return table_block(
         table,
-        f"Estimated {what} of the same schools, from the children of {ctx.authority_name}'s own small areas (modelled flows, "
+        f"Estimated {what}, from the children of {ctx.authority_name}'s own small areas (modelled flows, "
         f"2019): {FEEDER_METHOD} Shares are of the leavers linked through {ctx.authority_name}'s areas.",
         title=f"{'Feeder primary schools' if ctx.phase == 'secondary' else 'Where primary leavers go'} (estimates)",
     )
