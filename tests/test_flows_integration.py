@@ -110,7 +110,8 @@ def test_cli_flows_csv(store):
 
 
 def test_cli_school_and_lsoa(store, flows_table):
-    observed_urn = int(flows_table.loc[flows_table["source"] == "observed", "urn"].iloc[0])
+    # a Camden school: `atlas flows E09000007` refuses another authority's school (issue 17)
+    observed_urn = int(flows_table.loc[(flows_table["source"] == "observed") & (flows_table["school_authority_code"] == "E09000007"), "urn"].iloc[0])
     code, out = _run_cli(["flows", "E09000007", "--school", str(observed_urn), "--format", "csv"])
     frame = pd.read_csv(io.StringIO(out))
     assert code == 0 and {"lsoa11_code", "pupils", "share", "cumulative_share", "distance_km", "source"} <= set(frame.columns)

@@ -13,7 +13,7 @@ from shapely.geometry import box
 from atlaskit.store import locate
 from atlaskit.store import registers as sch
 from atlaskit.errors import DataFormatError
-from atlaskit.vocabulary import SCHOOL_PHASES
+from atlaskit.vocabulary import SCHOOL_PHASES, teaches_phase
 
 S = lambda values: pd.Series(values, dtype="string")  # noqa: E731
 U = lambda values: pd.Series(values, dtype="Int64" if any(v is pd.NA for v in values) else "int64")  # URNs  # noqa: E731
@@ -185,8 +185,18 @@ def test_combine_registers_refuses_repeated_urns():
     "etype, phase, low, high, ctype, expected",
     [
         ("Community school", "Primary", 4, 11, None, "primary"),
-        ("Community School", "Middle Deemed Secondary", 9, 13, None, "secondary"),
-        ("Community School", "Middle Deemed Primary", 8, 12, None, "primary"),
+        # middle schools teach year groups of both phases (9-13: Years 5-6 primary, 7-8 secondary)
+        ("Community School", "Middle Deemed Secondary", 9, 13, None, "all-through"),
+        ("Community School", "Middle Deemed Primary", 8, 12, None, "all-through"),
+        ("Academy converter", "All-through", 10, 13, None, "all-through"),
+        ("Community School", "Middle Deemed Secondary", None, None, None, "all-through"),
+        # published middle but the ages say one phase: the ages win, the published phase decides
+        ("Community School", "Middle Deemed Secondary", 11, 16, None, "secondary"),
+        ("Community School", "Middle Deemed Primary", 4, 11, None, "primary"),
+        # first and upper schools teach one phase
+        ("Community School", "Primary", 4, 9, None, "primary"),
+        ("Community School", "Secondary", 13, 18, None, "secondary"),
+        ("Community special school", "Middle Deemed Secondary", 9, 13, None, "special"),
         ("Academy - Converter mainstream", "All Through", 4, 18, None, "all-through"),
         ("Community special school", "Not applicable", 2, 19, None, "special"),
         ("Academy - Converter special school", "Secondary", 11, 19, None, "special"),
@@ -206,6 +216,42 @@ def test_classify_phase(etype, phase, low, high, ctype, expected):
     out = sch.classify_phase(pd.Series([etype]), pd.Series([phase]), pd.Series([low], dtype="Int64"), pd.Series([high], dtype="Int64"), pd.Series([ctype]))
     assert out.iloc[0] == expected
     assert out.iloc[0] in SCHOOL_PHASES
+
+
+@pytest.mark.parametrize(
+    "phase, low, high, expected",
+    [
+        ("Middle Deemed Secondary", 9, 13, "middle"),  # Years 5-8
+        ("Middle Deemed Primary", 8, 12, "middle"),  # Years 4-7
+        ("All-through", 10, 13, "middle"),  # Years 6-8, published as all-through
+        ("Middle Deemed Secondary", 2, 13, "middle"),  # combined first and middle
+        ("Middle Deemed Secondary", None, None, "middle"),  # no ages: the published phase
+        ("Primary", 4, 9, "first"),  # Reception to Year 4
+        ("Primary", 3, 8, "first"),
+        ("Secondary", 13, 18, "upper"),  # Years 9-13
+        ("Secondary", 12, 18, "upper"),
+        ("Primary", 4, 7, None),  # infant school (two-tier)
+        ("Primary", 7, 11, None),  # junior school (two-tier)
+        ("Primary", 4, 11, None),
+        ("Secondary", 11, 16, None),
+        ("Secondary", 14, 19, None),  # UTC / studio school, not an upper school
+        ("All-through", 4, 18, None),
+        ("Middle Deemed Secondary", 11, 16, None),  # published middle, ages secondary
+    ],
+)
+def test_classify_tier(phase, low, high, expected):
+    out = sch.classify_tier(pd.Series([phase]), pd.Series([low], dtype="Int64"), pd.Series([high], dtype="Int64"))
+    assert (pd.isna(out.iloc[0]) and expected is None) or out.iloc[0] == expected
+    assert pd.isna(out.iloc[0]) or out.iloc[0] in sch.TIERS
+
+
+def test_middle_school_in_both_phases():
+    """A 9-13 middle school is taught in both phases (teaches_phase), never a secondary school only."""
+    schools = pd.DataFrame({"phase_of_education": ["Middle Deemed Secondary", "Primary", "Secondary"], "age_low": [9, 4, 13], "age_high": [13, 9, 18]})
+    etype = pd.Series(["Community school"] * 3)
+    schools["phase"] = sch.classify_phase(etype, schools["phase_of_education"], schools["age_low"], schools["age_high"])
+    assert teaches_phase(schools, "primary").tolist() == [True, True, False]
+    assert teaches_phase(schools, "secondary").tolist() == [True, False, True]
 
 
 # ---------------------------------------------------------------------------------------------

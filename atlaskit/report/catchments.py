@@ -11,7 +11,10 @@ from atlaskit.report.blocks import Block, _guard, _heading, figure_block, note_b
 from atlaskit.report.context import ReportContext, phase_schools
 from atlaskit.vocabulary import DISCLOSURE_THRESHOLD, URN_DTYPE
 
-__all__ = ["catchment_lsoas", "catchments_section", "validation_section"]
+__all__ = ["catchment_lsoas", "catchments_section", "feeders_table", "validation_section"]
+
+#: Feeder schools listed per school in the report.
+FEEDERS_SHOWN = 5
 
 #: Shown in place of each flows section when the parameter file turns flows off.
 FLOWS_OFF = "Flows are switched off for this authority (include_flows: false)."
@@ -88,9 +91,64 @@ def catchments_section(ctx: ReportContext) -> Block:
                 if ctx.phase == "primary"
                 else ""
             ),
-        )
+        ) + _feeders_block(ctx, top)
 
     return _guard(title, build)
+
+
+def feeders_table(flows: pd.DataFrame, own_lsoas: Sequence[str], schools: pd.DataFrame, urns: Sequence[int], phase: str, shown: int = FEEDERS_SHOWN) -> pd.DataFrame:
+    """Return the estimated feeder schools of each school: its largest feeder primaries (secondary) or destinations (primary).
+
+    Estimated from the modelled flows of both phases out of the authority's own LSOAs only (the
+    store holds all their flows; a neighbouring area's flows are loaded only into this
+    authority's schools), by :func:`atlaskit.analysis.flows.school_feeders`.
+
+    Args:
+        flows: the authority's loaded flows (``urn, lsoa11_code, phase, pupils, source``).
+        own_lsoas: the authority's own 2011 LSOA codes.
+        schools: the authority's schools (urn, school_name) naming the schools listed.
+        urns: the schools whose feeders to list.
+        phase: the schools' phase: ``secondary`` lists feeder primaries, ``primary`` where leavers go.
+        shown: feeder schools listed per school.
+
+    Returns:
+        ``School, Feeder school`` (or ``Secondary school``), ``Leavers a year (estimate)``,
+        ``Share``: one row per listed pair (empty when no school has modelled flows).
+    """
+    from atlaskit.analysis.flows import school_feeders
+    from atlaskit.errors import UnknownSchool
+
+    modelled = flows[(flows["source"] == "modelled").to_numpy(dtype=bool) & flows["lsoa11_code"].isin(set(own_lsoas)).to_numpy(dtype=bool)]
+    names = schools.drop_duplicates("urn").set_index("urn")["school_name"].astype(str)
+    other = "Feeder primary school" if phase == "secondary" else "Secondary school its leavers go to"
+    rows = []
+    for urn in urns:
+        try:
+            feeders = school_feeders(modelled, urn, phase).head(shown)
+        except UnknownSchool:
+            continue
+        for r in feeders.itertuples(index=False):
+            rows.append({"School": names.get(urn, f"URN {urn}"), other: names.get(r.urn, f"URN {r.urn} (another authority)"),
+                         "Leavers a year (estimate)": f"about {r.leavers:,.0f}", "Share": f"{100 * r.share:.0f}%"})  # fmt: skip
+    return pd.DataFrame(rows, columns=["School", other, "Leavers a year (estimate)", "Share"])
+
+
+def _feeders_block(ctx: ReportContext, top: pd.DataFrame) -> Block:
+    """Return the table of the largest schools' estimated feeders (labelled as estimates), or nothing."""
+    from atlaskit.analysis.flows import FEEDER_METHOD
+
+    data = ctx.data
+    own = data.lsoas.loc[data.lsoas["in_authority"].astype(bool), "lsoa11_code"].astype(str) if "in_authority" in data.lsoas else data.lsoas["lsoa11_code"].astype(str)
+    table = feeders_table(data.flows, own.tolist(), data.schools, top["urn"].tolist(), ctx.phase)
+    if table.empty:
+        return Block("", "")
+    what = "feeder primary schools of the same schools" if ctx.phase == "secondary" else "secondary schools the leavers of the same schools go to"
+    return table_block(
+        table,
+        f"Estimated {what}, from the children of {ctx.authority_name}'s own small areas (modelled flows, "
+        f"2019): {FEEDER_METHOD} Shares are of the leavers linked through {ctx.authority_name}'s areas.",
+        title=f"{'Feeder primary schools' if ctx.phase == 'secondary' else 'Where primary leavers go'} (estimates)",
+    )
 
 
 def _observed_and_modelled_cells(observed: pd.DataFrame, modelled: pd.DataFrame) -> pd.DataFrame:

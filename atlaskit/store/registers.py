@@ -23,6 +23,8 @@ __all__ = [
     "dedupe_london_schools",
     "combine_registers",
     "classify_phase",
+    "classify_tier",
+    "TIERS",
     "state_funded",
     "match_capacity",
     "follow_successors",
@@ -231,6 +233,55 @@ def state_funded(register: pd.DataFrame, london_type: pd.Series | None = None) -
     return result.fillna(False).astype(bool)
 
 
+#: Tiers of a three-tier system (first, middle, upper schools), the store's ``schools.tier``;
+#: <NA> for every other school (two-tier primary, secondary, all-through...).
+TIERS: tuple[str, ...] = ("first", "middle", "upper")
+
+#: Year groups as numbers: Reception is 0, Year 1 is 1 ... Year 11 is 11. A school whose statutory
+#: age range is ``age_low-age_high`` teaches year groups ``age_low - 4`` to ``age_high - 5``
+#: (4-11: Reception to Year 6; 9-13: Years 5 to 8; 13-18: Years 9 to 13).
+_FIRST_YEAR_AGE, _LAST_YEAR_AGE = 4, 5
+_LAST_PRIMARY_YEAR, _FIRST_SECONDARY_YEAR = 6, 7
+
+
+def _years(age_low: pd.Series, age_high: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Return the first and last year group taught (Reception 0 .. Year 13), NaN when the age is unknown."""
+    low = pd.to_numeric(age_low, errors="coerce").astype("float64")
+    high = pd.to_numeric(age_high, errors="coerce").astype("float64")
+    return low - _FIRST_YEAR_AGE, high - _LAST_YEAR_AGE
+
+
+def classify_tier(phase_of_education: pd.Series, age_low: pd.Series, age_high: pd.Series) -> pd.Series:
+    """Return each school's tier in a three-tier system: ``first``, ``middle``, ``upper`` or <NA>.
+
+    From the year groups the age range teaches (:func:`_years`: ``age_low - 4`` to ``age_high - 5``):
+
+    - ``middle``: teaches at least one primary year (Year 6 or earlier) and one secondary year
+      (Year 7 or later) and stops by Year 9 (ages 8-12, 9-12, 9-13, 10-13; also combined first
+      and middle schools, 2-13 or 4-13); or, when the ages are unknown, a published phase
+      ``Middle deemed primary/secondary``;
+    - ``first``: starts by Reception and stops at Year 3 or 4 (ages 4-8, 4-9, 3-9; infant schools,
+      which stop at Year 2, are not first schools);
+    - ``upper``: starts at Year 8 or 9 (ages 12 or 13) and goes on to Year 10 or later (13-18).
+
+    Args:
+        phase_of_education: published phase (``Middle Deemed Secondary``...), may be missing.
+        age_low, age_high: statutory low and high ages in years (may be missing).
+
+    Returns:
+        Series of tiers (pandas string, <NA> outside three-tier systems), aligned with the inputs.
+    """
+    first, last = _years(age_low, age_high)
+    published = phase_of_education.astype("string").str.lower().str.strip().fillna("")
+    known = (first.notna() & last.notna()).to_numpy()
+    middle = ((first <= _LAST_PRIMARY_YEAR) & (last >= _FIRST_SECONDARY_YEAR) & (last <= 9)).to_numpy(dtype=bool, copy=True)
+    middle |= ~known & published.str.startswith("middle").to_numpy(dtype=bool)
+    first_tier = ((first <= 0) & last.isin([3, 4])).to_numpy(dtype=bool)
+    upper = (first.isin([8, 9]) & (last >= 10)).to_numpy(dtype=bool)
+    tier = np.select([middle, first_tier, upper], ["middle", "first", "upper"], default="")
+    return pd.Series(tier, index=phase_of_education.index, dtype="string").replace("", pd.NA)
+
+
 def classify_phase(
     establishment_type: pd.Series,
     phase_of_education: pd.Series,
@@ -240,11 +291,16 @@ def classify_phase(
 ) -> pd.Series:
     """Classify each school's phase: one of :data:`atlaskit.vocabulary.SCHOOL_PHASES`.
 
-    Rules, first match wins: a special-school type (or census ``special``) is ``special``; a pupil
-    referral unit or alternative provision is ``pru``; then the published phase of education
-    (``Middle deemed primary`` is primary, ``Middle deemed secondary`` secondary); then the age
-    range (low age 16 or more: 16 plus; high age 5 or less: nursery; low 7 or less and high 15 or
-    more: all-through; high 12 or less: primary; low 9 or more: secondary); else ``other``.
+    A school is placed in the phases of the year groups it teaches. Rules, first match wins: a
+    special-school type (or census ``special``) is ``special``; a pupil referral unit or
+    alternative provision is ``pru``; a middle school (:func:`classify_tier`: it teaches primary
+    and secondary year groups, e.g. a 9-13 school teaches Years 5-6 of primary and Years 7-8 of
+    secondary, whatever its published ``Middle deemed ...`` phase) is ``all-through``, a school
+    of both phases (its ``tier`` column says ``middle``); then the published phase of education
+    (``Middle deemed primary`` is primary, ``Middle deemed secondary`` secondary, when the ages
+    do not say otherwise); then the age range (low age 16 or more: 16 plus; high age 5 or less:
+    nursery; low 7 or less and high 15 or more: all-through; high 12 or less: primary; low 9 or
+    more: secondary); else ``other``.
 
     Args:
         establishment_type: type of establishment (any register's wording).
@@ -262,9 +318,12 @@ def classify_phase(
     ctype = (census_school_type.astype("string").str.lower().fillna("") if census_school_type is not None else pd.Series("", index=index))
     low = pd.to_numeric(age_low, errors="coerce").astype("float64")
     high = pd.to_numeric(age_high, errors="coerce").astype("float64")
+    middle = pd.Series(classify_tier(phase_of_education, age_low, age_high).eq("middle").fillna(False).to_numpy(dtype=bool), index=index)
+    mainstream = ~phase.isin(["nursery", "16 plus", "16+"])
     conditions = [
         etype.str.contains("special") | ctype.str.contains("special"),
         etype.str.contains("pupil referral|alternative provision") | ctype.str.contains("pupil referral"),
+        middle & mainstream,
         phase.isin(["primary", "middle deemed primary"]),
         phase.isin(["secondary", "middle deemed secondary"]),
         phase.isin(["all-through", "all through"]),
@@ -276,7 +335,7 @@ def classify_phase(
         (high <= 12).fillna(False),
         (low >= 9).fillna(False),
     ]
-    choices = ["special", "pru", "primary", "secondary", "all-through", "16 plus", "nursery", "16 plus", "nursery", "all-through", "primary", "secondary"]
+    choices = ["special", "pru", "all-through", "primary", "secondary", "all-through", "16 plus", "nursery", "16 plus", "nursery", "all-through", "primary", "secondary"]
     return pd.Series(np.select([c.to_numpy(dtype=bool) for c in conditions], choices, default="other"), index=index, dtype="string")
 
 

@@ -13,6 +13,7 @@ Submodules:
 - ``calibration``: the censored likelihood, fits, cross-validation, the primary decay and the London calibration system.
 - ``measures``: goodness of fit (:func:`cell_measures`: CPC, SRMSE, R-squared) and summaries of modelled flows.
 - ``queries``: modelled flows as the store's ``flows`` table, and queries on that table.
+- ``feeders``: feeder schools (primary to secondary) estimated from the two phases' flows.
 
 The England build and the validations that wire the store's tables through this package are in
 :mod:`atlaskit.pipelines.england_flows` and :mod:`atlaskit.pipelines.validation`.
@@ -86,11 +87,17 @@ from atlaskit.analysis.flows.measures import (
 )
 from atlaskit.analysis.flows.queries import (
     flows_frame,
+    prefer_observed,
     select_source,
     school_catchment,
     area_destinations,
     cross_border_summary,
     distance_summary,
+)
+from atlaskit.analysis.flows.feeders import (
+    FEEDER_METHOD,
+    feeder_estimates,
+    school_feeders,
 )
 
 __all__ = [
@@ -147,9 +154,13 @@ __all__ = [
     "mean_trip_km",
     "cross_border_shares",
     "flows_frame",
+    "prefer_observed",
     "select_source",
     "school_catchment",
     "area_destinations",
     "cross_border_summary",
     "distance_summary",
+    "FEEDER_METHOD",
+    "feeder_estimates",
+    "school_feeders",
 ]

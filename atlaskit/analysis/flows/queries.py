@@ -44,13 +44,53 @@ def flows_frame(system: FlowSystem, flows: np.ndarray, phase: str, min_pupils: f
     )
 
 
+def prefer_observed(rows: pd.DataFrame, flows: pd.DataFrame | None = None, closed_urns: Iterable[int] | None = None) -> pd.DataFrame:
+    """Return the rows ``source="best"`` keeps: a school's observed rows where it has any, else its modelled ones.
+
+    The one rule, used by every query, the command line and the app: a school whose flows of a
+    phase were published (it has an observed row of the phase in ``flows``) is shown by its
+    observed rows of that phase only; its modelled rows of the phase give way, wherever they are
+    (an all-through school observed at secondary keeps its modelled primary rows). Which schools count as observed is decided from
+    ``flows``, the table the rows were taken from, never from the rows at hand (one area's rows
+    would miss a school whose pupils from that area were all suppressed). The command line and the
+    app both pass an authority's loaded flows (:func:`atlaskit.load`), so they decide alike.
+
+    Args:
+        rows: flows rows (urn, source, ...), a part of ``flows``.
+        flows: the table the rows come from (default ``rows`` itself).
+        closed_urns: schools closed since the observed flows (2015). Their observed rows are left
+            out when ``flows`` holds no modelled row of them: their successors' modelled (2019)
+            flows count those children already.
+
+    Returns:
+        The rows kept, in their order.
+    """
+    flows = rows if flows is None else flows
+    observed = flows["source"] == "observed"
+    keep = (rows["source"] == "observed").to_numpy(dtype=bool) | ~np.isin(_keys(rows), _keys(flows[observed]))
+    if closed_urns is not None:
+        modelled_urns = flows.loc[~observed, "urn"].unique()
+        gone = pd.Index(list(closed_urns)).difference(pd.Index(modelled_urns))
+        keep &= ~((rows["source"] == "observed") & rows["urn"].isin(gone)).to_numpy(dtype=bool)
+    return rows[keep]
+
+
+def _keys(flows: pd.DataFrame) -> np.ndarray:
+    """Return one int64 per row for its (urn, phase), the unit whose observed rows replace its modelled ones."""
+    urn = flows["urn"].to_numpy(dtype="int64")
+    if "phase" not in flows:
+        return urn * 4
+    phase = pd.Categorical(flows["phase"].astype("string"), categories=list(PHASES)).codes.astype("int64")
+    return urn * 4 + phase + 1
+
+
 def select_source(flows: pd.DataFrame, source: str) -> pd.DataFrame:
     """Return the rows of a flows table from one source.
 
     Args:
         flows: the store's ``flows`` table (or part of it).
         source: ``"observed"``, ``"modelled"`` or ``"best"`` (a school's observed rows where it has
-            any, else its modelled ones).
+            any, else its modelled ones: :func:`prefer_observed`).
 
     Returns:
         The rows kept.
@@ -59,8 +99,7 @@ def select_source(flows: pd.DataFrame, source: str) -> pd.DataFrame:
         ValueError: for another source.
     """
     if source == "best":
-        has_obs = flows.loc[flows["source"] == "observed", "urn"].unique()
-        return flows[(flows["source"] == "observed") | ~flows["urn"].isin(has_obs)]
+        return prefer_observed(flows)
     if source in ("observed", "modelled"):
         return flows[flows["source"] == source]
     raise ValueError(f"source must be 'observed', 'modelled' or 'best', not {source!r}")
@@ -116,11 +155,10 @@ def area_destinations(
         flows: the store's ``flows`` table (or part of it).
         lsoa11_code: the 2011 LSOA code (``E01000001``).
         source: ``"best"``, ``"observed"`` or ``"modelled"`` (see :func:`school_catchment`;
-            with ``best``, observed flows replace modelled ones school by school).
+            with ``best``, observed flows replace modelled ones school by school, decided from
+            ``flows`` by :func:`prefer_observed`).
         phase: restrict to one phase.
-        closed_urns: schools closed since the observed flows (2015). With ``best``, their
-            observed flows are left out when they have no modelled ones: their successors'
-            modelled (2019) flows count those children already.
+        closed_urns: schools closed since the observed flows (2015), see :func:`prefer_observed`.
 
     Returns:
         ``urn, pupils, share, cumulative_share, distance_km, source`` (shares of the LSOA's pupils).
@@ -135,12 +173,7 @@ def area_destinations(
     if phase is not None:
         rows = rows[rows["phase"] == phase]
     if source == "best":
-        obs_urns = flows.loc[flows["source"] == "observed", "urn"].unique()
-        rows = rows[(rows["source"] == "observed") | ~rows["urn"].isin(obs_urns)]
-        if closed_urns is not None:
-            modelled_urns = flows.loc[flows["source"] == "modelled", "urn"].unique()
-            gone = pd.Index(list(closed_urns)).difference(pd.Index(modelled_urns))
-            rows = rows[~((rows["source"] == "observed") & rows["urn"].isin(gone))]
+        rows = prefer_observed(rows, flows, closed_urns)
     else:
         rows = select_source(rows, source)
     out = _with_shares(rows[["urn", "pupils", "distance_km", "source"]].copy(), float(rows["pupils"].sum()))

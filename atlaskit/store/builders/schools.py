@@ -36,7 +36,7 @@ SCHOOL_COLUMNS = [
     "capacity_match", "ofsted_grade", "ofsted_inspections", "ks2_rwm_higher_pct", "ks2_reading_progress",
     "ks2_writing_progress", "ks2_maths_progress", "ks2_progress_marker", "ks4_eng_maths_grade5_pct",
     "ks4_ebacc_entry_pct", "ks4_progress8_band", "ks4_marker", "in_census", "in_spine", "in_school_postcodes",
-    "in_london_schools_atlas", "lsa_coordinates", "lsa_disagreement_m",
+    "in_london_schools_atlas", "lsa_coordinates", "lsa_disagreement_m", "tier",
 ]  # fmt: skip
 
 
@@ -118,6 +118,9 @@ def build(data_dir: Path, tables: dict | None = None) -> dict:
     schools["phase"] = registers.classify_phase(
         schools["establishment_type"], schools["phase_of_education"], schools["age_low"], schools["age_high"], schools["census_school_type"]
     )
+    # three-tier systems: a middle school is in both phases (phase all-through), labelled by its tier
+    schools["tier"] = registers.classify_tier(schools["phase_of_education"], schools["age_low"], schools["age_high"])
+    schools.loc[~schools["phase"].isin(["primary", "secondary", "all-through"]), "tier"] = pd.NA
     primary_like = schools["phase"].isin(["primary", "nursery"])
     schools["planning_area_code"] = schools["planning_area_primary_code"].where(primary_like, schools["planning_area_secondary_code"])
     schools["planning_area_code"] = schools["planning_area_code"].fillna(schools["planning_area_primary_code"]).fillna(schools["planning_area_secondary_code"])
@@ -163,6 +166,15 @@ def _notes(schools: pd.DataFrame, joins: pd.DataFrame, capacity: pd.DataFrame, m
         f"the schools with no postcode are in the 2019 census only (nursery schools, PRUs, special schools: it gives no address)",
         f"school capacity 2015: {int(matched['urn'].notna().sum()):,} of {len(capacity):,} UD1 rows joined to a URN "
         f"({int(capacity['row_repaired'].sum())} shifted row repaired)",
+        f"three-tier schools (open state-funded): {_tier_counts(state_open)}; middle schools are in both phases "
+        f"(phase all-through: they teach primary and secondary year groups)",
         f"school_joins: {len(joins):,} rows ({', '.join(f'{s}/{t} {n}' for (s, t), n in joins.groupby(['step', 'status']).size().items())}); "
         f"schools step {seconds:.1f} s",
     ]
+
+
+def _tier_counts(schools: pd.DataFrame) -> str:
+    """Return ``"first N, middle N, upper N in K authorities"`` for the schools of a three-tier system."""
+    tiered = schools[schools["tier"].notna()]
+    counts = tiered["tier"].value_counts()
+    return ", ".join(f"{tier} {int(counts.get(tier, 0)):,}" for tier in registers.TIERS) + f" in {tiered['authority_code'].nunique()} authorities"
