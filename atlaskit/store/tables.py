@@ -32,6 +32,8 @@ Tables (CRS EPSG:27700, British National Grid metres, unless said):
 ``schools`` (GeoParquet, points, sorted by authority_code)
     urn, school_name, la_number, authority_code, laestab, postcode, phase (``primary``,
     ``secondary``, ``all-through``, ``16 plus``, ``nursery``, ``special``, ``pru``, ``other``),
+    tier (``first``, ``middle``, ``upper`` in three-tier areas, from the year groups taught; <NA> elsewhere;
+    a middle school's phase is ``all-through``: it teaches both phases),
     phase_of_education, establishment_type, is_state_funded, is_open, gender,
     age_low, age_high, pupils_2019, pupils_2015, capacity_2015, capacity_primary_2015,
     capacity_secondary_2015, planning_area_code, ofsted_rating, ofsted_date,
